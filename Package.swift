@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The library keeps to the subset that also builds as Embedded Swift (see scripts/embedded-check.sh).
+// Dropping the implicit Concurrency / StringProcessing imports keeps libqssl.so's dependencies to
+// libswiftCore and libswiftGlibc.
+let lean: [SwiftSetting] = [
+    .unsafeFlags([
+        "-Xfrontend", "-disable-implicit-concurrency-module-import",
+        "-Xfrontend", "-disable-implicit-string-processing-module-import",
+    ]),
+]
+
+let package = Package(
+    name: "qssl",
+    products: [
+        .library(name: "qssl", type: .dynamic, targets: ["QSSL"]),
+        .executable(name: "qssl-sim", targets: ["qssl-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // The C contract: include/qssl.h, header only.
+        .target(name: "CQSSL", path: "include", publicHeadersPath: "."),
+        .systemLibrary(name: "CPosix", path: "Sources/CPosix"),
+        // Pure protocol: parser, codecs, checksum. No I/O.
+        .target(name: "QSSLCore", swiftSettings: lean),
+        // The driver: transport, channel, modem API and the C ABI shell.
+        .target(name: "QSSL", dependencies: ["QSSLCore", "CPosix", "CQSSL"], swiftSettings: lean),
+        // The virtual module (not shipped in libqssl.so).
+        .target(name: "QSSLSim", dependencies: [
+            "QSSLCore", "CPosix",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .executableTarget(name: "qssl-sim", dependencies: [
+            "QSSLSim",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "QSSLCoreTests", dependencies: ["QSSLCore"]),
+        .testTarget(name: "QSSLTests", dependencies: ["QSSL", "QSSLCore", "CPosix"]),
+        .testTarget(name: "QSSLSimTests", dependencies: ["QSSLSim", "QSSLCore", "CPosix"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,56 @@
+/// A qssl status code: the same closed set of negative numbers as `enum qssl_status` in include/qssl.h.
+public struct QsslError: Error, Equatable, Hashable, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let invalidArgument = QsslError(rawValue: -1)
+    public static let timedOut = QsslError(rawValue: -2)
+    public static let io = QsslError(rawValue: -3)
+    public static let busy = QsslError(rawValue: -4)
+    public static let closed = QsslError(rawValue: -5)
+    public static let modem = QsslError(rawValue: -6)
+    public static let notAttached = QsslError(rawValue: -7)
+    public static let noMemory = QsslError(rawValue: -8)
+    public static let noDevice = QsslError(rawValue: -9)
+    public static let notSupported = QsslError(rawValue: -10)
+    public static let checksum = QsslError(rawValue: -11)
+    public static let notRegistered = QsslError(rawValue: -12)
+    public static let noAPN = QsslError(rawValue: -13)
+    public static let contextBusy = QsslError(rawValue: -14)
+    public static let noSocket = QsslError(rawValue: -15)
+    public static let connectFailed = QsslError(rawValue: -16)
+    public static let occupied = QsslError(rawValue: -17)
+    public static let pdpDeactivated = QsslError(rawValue: -18)
+    public static let reset = QsslError(rawValue: -19)
+    public static let again = QsslError(rawValue: -20)
+    public static let proto = QsslError(rawValue: -21)
+
+    /// Static text, the same as qssl_strerror().
+    public var text: StaticString {
+        switch rawValue {
+        case 0: return "success"
+        case -1: return "invalid argument"
+        case -2: return "timed out"
+        case -3: return "I/O error on the port"
+        case -4: return "port or resource busy"
+        case -5: return "closed"
+        case -6: return "module returned an error"
+        case -7: return "packet domain not attached"
+        case -8: return "out of memory"
+        case -9: return "device gone"
+        case -10: return "not supported"
+        case -11: return "upload size or checksum mismatch"
+        case -12: return "not registered to the packet domain"
+        case -13: return "APN not set"
+        case -14: return "PDP context in use"
+        case -15: return "no free socket index"
+        case -16: return "connection or TLS handshake failed"
+        case -17: return "socket index occupied"
+        case -18: return "PDP context deactivated"
+        case -19: return "module restarted"
+        case -20: return "try again"
+        case -21: return "unexpected module answer"
+        default: return "unknown error"
+        }
+    }
+}
