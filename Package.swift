@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "qssl", type: .dynamic, targets: ["QSSL"]),
         .executable(name: "qssl-sim", targets: ["qssl-sim"]),
+        .executable(name: "qssl-bench", targets: ["qssl-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -41,6 +42,8 @@ let package = Package(
             "QSSLSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Prints throughput and memory figures; never run as a test.
+        .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
         .testTarget(name: "QSSLCoreTests", dependencies: ["QSSLCore"]),
         .testTarget(name: "QSSLTests", dependencies: ["QSSL", "QSSLCore", "CPosix"]),
         .testTarget(name: "QSSLSimTests", dependencies: ["QSSLSim", "QSSLCore", "CPosix"]),
