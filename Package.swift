@@ -45,7 +45,7 @@ let package = Package(
         // Prints throughput and memory figures; never run as a test.
         .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
         .testTarget(name: "QSSLCoreTests", dependencies: ["QSSLCore"]),
-        .testTarget(name: "QSSLTests", dependencies: ["QSSL", "QSSLCore", "CPosix"]),
+        .testTarget(name: "QSSLTests", dependencies: ["QSSL", "QSSLCore", "QSSLSim", "CPosix"]),
         .testTarget(name: "QSSLSimTests", dependencies: ["QSSLSim", "QSSLCore", "CPosix"]),
     ],
     swiftLanguageModes: [.v6]
