@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every qssl test: Swift (parser, channel, modem, virtual module), the Embedded build of the library,
+# the C programs (plain and sanitized) and the Python suite. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "swift build (library, tools, tests)"
+swift build --build-tests
+swift build --product qssl-sim
+swift build --product qssl
+
+step "swift test"
+swift test --skip-build
+
+step "Embedded Swift build of libqssl"
+scripts/embedded-check.sh
+
+if [ -x Tests/c/run.sh ]; then
+    step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan)"
+    Tests/c/run.sh
+fi
+
+if [ -d bindings/python/tests ]; then
+    step "Python tests (pytest)"
+    python3 -m pytest -q bindings/python/tests
+fi
