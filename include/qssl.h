@@ -2,11 +2,77 @@
  * qssl.h - drive the SSL / TCP stack of Quectel M10/M66/M85/M95 modules over a serial port.
  *
  * This header is the contract of libqssl.so. It is hand-written; the Swift implementation is
- * checked against it by the compiler (@implementation @c).
+ * checked against it by the compiler (@implementation @c), and a test compares the symbols
+ * libqssl.so exports with the functions declared here. Link with `pkg-config --libs qssl`.
  *
- * Errors
- *   Every function returns QSSL_OK (0) or a negative QSSL_E* code; functions that move bytes
- *   return a count >= 0 on success. qssl_strerror(code) gives static text for a code.
+ * A minimal session (the application note's example 3.1; error checks shortened):
+ *
+ *     qssl_modem *m;
+ *     if (qssl_modem_open("/dev/ttyUSB0", NULL, &m) != QSSL_OK) ...;
+ *     qssl_cert_write(m, "RAM:ca_cert.pem", ca_pem, ca_len);
+ *     qssl_pdp_activate(m, "CMNET", NULL, NULL);
+ *     qssl_ctx_config cfg;
+ *     qssl_ctx_config_init(&cfg);
+ *     cfg.version = QSSL_TLS1_1;
+ *     cfg.seclevel = QSSL_SECLEVEL_SERVER;
+ *     strcpy(cfg.cacert, "RAM:ca_cert.pem");
+ *     qssl_ctx_configure(m, 0, &cfg);
+ *     int s = qssl_open(m, 0, "116.247.104.27", 465, 90);   // socket id 0-5 or a QSSL_E* code
+ *     qssl_send(m, s, "hello module", 12);
+ *     char buf[1500];
+ *     int n = qssl_recv(m, s, buf, sizeof buf, 5000);      // bytes, 0 = peer closed, or QSSL_E*
+ *     qssl_close(m, s);
+ *     qssl_pdp_deactivate(m);
+ *     qssl_modem_close(m);
+ *
+ * ERRORS
+ *   Every function returns QSSL_OK (0) or a negative QSSL_E* code. Functions that move bytes
+ *   return a count >= 0 on success; functions that produce text return its length (see "Text out").
+ *   qssl_strerror(code) gives static text for a code. qssl_errmsg(m) describes the last failure
+ *   on a handle: the command that failed, the module's +CME ERROR number, errno of the port.
+ *   A bad argument (NULL pointer, id out of range, negative or huge length, a string that would
+ *   not fit in an AT command) gives QSSL_EINVAL and nothing is sent to the module. A handle that
+ *   was closed gives QSSL_ECLOSED; a pointer that was never a handle gives QSSL_EINVAL. A socket
+ *   id that is not open gives QSSL_ECLOSED. No argument makes the library crash or abort.
+ *
+ * THREAD SAFETY
+ *   Every function may be called from any thread, concurrently, on the same or different handles.
+ *   Commands to one module run one at a time in the order they were made; a call blocks until its
+ *   command completes or its timeout expires. qssl_modem_close() may race with other calls on the
+ *   same handle: those return QSSL_ECLOSED. Each handle owns one I/O thread (it reads the port and
+ *   drains received data into host buffers) and, while an event or log callback is set, one
+ *   dispatcher thread that calls the callbacks. Callbacks run on that dispatcher thread, never on
+ *   the caller's thread, one at a time and in order; they MAY call any qssl function, including
+ *   functions on the same handle and qssl_modem_close(). qssl_modem_close() joins both threads
+ *   (unless called from a callback, in which case the dispatcher thread exits by itself).
+ *
+ * OWNERSHIP
+ *   - qssl_modem_open() gives you a handle; qssl_modem_close() frees it and everything it owns
+ *     (the port, its threads, its event fd, buffered data). After that the handle value is dead:
+ *     any call with it returns QSSL_ECLOSED. Handle values are never reused.
+ *   - Buffers and strings you pass are borrowed for the duration of the call only.
+ *   - qssl_strerror() returns static text. qssl_errmsg() returns text owned by the handle (see it).
+ *   - Pointers handed to callbacks (event, log text) are valid only until the callback returns.
+ *   - The fd from qssl_event_fd() belongs to the handle: poll it, never read or close it.
+ *
+ * VERSIONED STRUCTS
+ *   Every struct starts with `uint32_t size`. Fill it with sizeof(the struct) - the *_init()
+ *   functions do that and set the defaults - so later versions can append fields without breaking
+ *   programs built against this header. The library reads or writes only the first `size` bytes
+ *   it knows about; a size smaller than the first published version gives QSSL_EINVAL.
+ *
+ * TEXT OUT
+ *   Functions that copy text into (buf, cap) behave like snprintf: they write at most cap bytes
+ *   including the terminating NUL (nothing if cap is 0; buf may then be NULL) and return the full
+ *   length of the text. A return value >= cap means the text was truncated.
+ *
+ * TIMEOUTS
+ *   timeout_ms > 0 waits at most that long. timeout_ms == 0: qssl_recv / qssl_tcp_recv /
+ *   qssl_next_event do not wait (QSSL_EAGAIN if nothing is there); qssl_at uses the handle's
+ *   default command timeout. timeout_ms < 0 waits without limit for qssl_recv / qssl_tcp_recv /
+ *   qssl_next_event (they still return when the socket closes, the PDP context drops or the
+ *   device goes away) and means the default for qssl_at. Every other call is bounded by the
+ *   module's documented command timeouts.
  */
 #ifndef QSSL_H
 #define QSSL_H
@@ -17,6 +83,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define QSSL_VERSION_MAJOR 0
+#define QSSL_VERSION_MINOR 1
 
 /** Result codes. Closed set; byte counts are >= 0. */
 enum qssl_status {
@@ -44,8 +113,318 @@ enum qssl_status {
     QSSL_EPROTO        = -21   /**< module answer could not be understood */
 };
 
-/** Static text for a status code; never NULL. */
+
+/** An open module. Opaque; only ever used through a pointer. */
+typedef struct qssl_modem qssl_modem;
+
+#define QSSL_MAX_SOCKETS       6    /**< socket ids are 0-5, shared by SSL and TCP sockets */
+#define QSSL_MAX_CONTEXTS      6    /**< SSL contexts are 0-5 */
+#define QSSL_MAX_CIPHERSUITES  6
+#define QSSL_NAME_MAX          96   /**< bytes for a certificate name, NUL included */
+#define QSSL_EVENT_TEXT_MAX    128
+#define QSSL_MAX_SEND_CHUNK    1460 /**< AT+QSSLSEND limit; larger sends are split by the library */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Library and errors                                                                          */
+
+/** Static text for a status code; never NULL. Unknown codes give "unknown error". */
 const char *qssl_strerror(int code);
+
+/** Library version as static text, "MAJOR.MINOR". */
+const char *qssl_version(void);
+
+/**
+ * The last failure on this handle, e.g.
+ *   "module returned an error: AT+QSECDEL="RAM:x": +CME ERROR: 50"
+ *   "I/O error on the port: write: errno 5"
+ * Never NULL: "no error" before any failure, static text for a NULL, closed or unknown handle.
+ * The text is owned by the handle and stays readable until qssl_modem_close(). A later failure
+ * replaces it without freeing it (the handle keeps the last 8 texts), so a concurrent failure never
+ * leaves your pointer dangling; for a copy taken under the handle's lock use qssl_errmsg_copy().
+ */
+const char *qssl_errmsg(qssl_modem *m);
+
+/** Copies qssl_errmsg(m) into buf ("Text out" rules). QSSL_EINVAL / QSSL_ECLOSED for bad handles. */
+int qssl_errmsg_copy(qssl_modem *m, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Callbacks                                                                                   */
+
+/** Direction of an AT trace line. */
+enum qssl_log_direction {
+    QSSL_LOG_TO_MODULE   = 0,  /**< a command or payload the host wrote */
+    QSSL_LOG_FROM_MODULE = 1   /**< a line or payload the module sent */
+};
+
+/**
+ * AT trace: one command, response line or payload summary per call. Certificate and key bytes
+ * written by qssl_cert_write() never appear: the trace shows "<N bytes redacted>" instead.
+ * `text` is NUL-terminated and valid only during the call. Runs on the handle's dispatcher thread.
+ */
+typedef void (*qssl_log_fn)(qssl_modem *m, int direction, const char *text, void *user);
+
+/** Kinds of events (qssl_event.type). */
+enum qssl_event_type {
+    QSSL_EVENT_NONE        = 0,
+    QSSL_EVENT_DATA        = 1,  /**< socket `socket` has received bytes waiting to be read */
+    QSSL_EVENT_CLOSED      = 2,  /**< the peer closed socket `socket`; bytes already received stay readable */
+    QSSL_EVENT_PDP_DEACT   = 3,  /**< the PDP context dropped (+PDP DEACT); every socket is closed */
+    QSSL_EVENT_RESET       = 4,  /**< the module restarted (RDY); sockets and RAM files are gone */
+    QSSL_EVENT_DEVICE_GONE = 5,  /**< the port hung up; only qssl_modem_close() is useful now */
+    QSSL_EVENT_URC         = 6   /**< any other unsolicited line; `text` holds it */
+};
+
+/** Kinds of sockets. */
+enum qssl_socket_kind {
+    QSSL_SOCKET_SSL = 0,  /**< opened with qssl_open (AT+QSSLOPEN) */
+    QSSL_SOCKET_TCP = 1   /**< opened with qssl_tcp_open (AT+QIOPEN) */
+};
+
+/** One event. Set `size` = sizeof(qssl_event) before qssl_next_event(). */
+typedef struct qssl_event {
+    uint32_t size;
+    int32_t  type;      /**< enum qssl_event_type */
+    int32_t  socket;    /**< socket id 0-5 for DATA / CLOSED, else -1 */
+    int32_t  kind;      /**< enum qssl_socket_kind for DATA / CLOSED, else -1 */
+    char     text[QSSL_EVENT_TEXT_MAX]; /**< NUL-terminated; the line for QSSL_EVENT_URC, else a short description */
+} qssl_event;
+
+/**
+ * Event callback. `event` is valid only during the call. Runs on the handle's dispatcher thread;
+ * may call any qssl function (for instance qssl_recv(m, event->socket, buf, cap, 0)).
+ */
+typedef void (*qssl_event_fn)(qssl_modem *m, const qssl_event *event, void *user);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Opening and closing                                                                         */
+
+/** Options for qssl_modem_open(). Fill with qssl_modem_options_init(), then change fields. */
+typedef struct qssl_modem_options {
+    uint32_t    size;                /**< sizeof(qssl_modem_options) */
+    int32_t     baud;                /**< 115200; one of the standard termios rates */
+    int32_t     rtscts;              /**< 0: no flow control (module default); 1: RTS/CTS */
+    int32_t     open_timeout_ms;     /**< start-up sync ("AT" until OK, autobaud); default 5000 */
+    int32_t     command_timeout_ms;  /**< default for qssl_at(timeout 0) and simple commands; default 5000 */
+    qssl_log_fn log;                 /**< AT trace from the first "AT" on, or NULL */
+    void       *log_user;            /**< passed to `log` */
+} qssl_modem_options;
+
+/** Sets opts->size and the defaults. QSSL_EINVAL if opts is NULL. */
+int qssl_modem_options_init(qssl_modem_options *opts);
+
+/**
+ * Opens the serial port `device` (raw 8N1, exclusive: a second opener gets QSSL_EBUSY), starts
+ * the handle's I/O thread and syncs with the module (AT, ATE0, AT+CMEE=1). `options` may be NULL
+ * for the defaults. *out is set to NULL first and to the new handle on QSSL_OK.
+ */
+int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
+
+/**
+ * Stops the I/O and dispatcher threads, closes the port and frees the handle. Sockets are not
+ * closed on the module (it is not talked to any more); calls racing with this one return
+ * QSSL_ECLOSED. QSSL_OK on the first call, QSSL_ECLOSED on a second, QSSL_EINVAL for NULL.
+ */
+int qssl_modem_close(qssl_modem *m);
+
+/**
+ * Raw escape hatch: sends `cmd` (a full command such as "AT+CSQ", without CR; no CR/LF inside)
+ * and copies the intermediate response lines, each ended by "\n", into buf ("Text out" rules).
+ * Returns the text length, QSSL_EMODEM on ERROR / +CME ERROR (qssl_errmsg has the code), or
+ * another code. timeout_ms <= 0 uses the default command timeout. Commands that change the
+ * state the library tracks (AT+QSSLRECV, AT+QSSLCLOSE, ...) confuse it: use the typed calls.
+ */
+int qssl_at(qssl_modem *m, const char *cmd, char *buf, size_t cap, int timeout_ms);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Certificates and keys (AT+QSECWRITE / AT+QSECREAD / AT+QSECDEL)                             */
+
+/**
+ * Uploads `len` bytes as `name`: "RAM:<file>" (1-32768 bytes) or "NVRAM:CA0" / "NVRAM:CA1" /
+ * "NVRAM:CC0" / "NVRAM:CK0" (1-2025 bytes). An existing file of that name is replaced. The size
+ * and checksum the module reports are compared with the data: QSSL_ECHECKSUM if they differ.
+ * The bytes never appear in the log callback.
+ */
+int qssl_cert_write(qssl_modem *m, const char *name, const void *data, size_t len);
+
+/** 1 if `name` is stored and intact (<good> = 1), 0 if stored but damaged, QSSL_EMODEM if the
+ *  module has no such file or rejects the name, another code on failure. */
+int qssl_cert_check(qssl_modem *m, const char *name);
+
+/** Deletes `name`. QSSL_EMODEM if the module refuses (e.g. no such file). */
+int qssl_cert_delete(qssl_modem *m, const char *name);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Packet data (AT+QIFGCNT / AT+QICSGP / AT+QIREGAPP / AT+QIACT / AT+QILOCIP / AT+QIDEACT)       */
+
+/**
+ * Sets the APN (user and password may be NULL for none), registers to the TCP/IP stack,
+ * activates the PDP context and enables multiple sessions (AT+QIMUX=1). If activation fails the
+ * library checks the note's list and returns the specific cause: QSSL_ENOTATTACHED,
+ * QSSL_ENOTREG, QSSL_ENOAPN, QSSL_ECTXBUSY, or QSSL_EMODEM.
+ */
+int qssl_pdp_activate(qssl_modem *m, const char *apn, const char *user, const char *password);
+
+/** The local IP address (AT+QILOCIP) into buf ("Text out" rules): returns its length. */
+int qssl_pdp_local_ip(qssl_modem *m, char *buf, size_t cap);
+
+/** Deactivates the PDP context (AT+QIDEACT); every socket is gone afterwards. */
+int qssl_pdp_deactivate(qssl_modem *m);
+
+/* ------------------------------------------------------------------------------------------ */
+/* SSL contexts (AT+QSSLCFG)                                                                    */
+
+/** SSL versions (qssl_ctx_config.version). */
+enum qssl_ssl_version {
+    QSSL_SSL3_0 = 0, QSSL_TLS1_0 = 1, QSSL_TLS1_1 = 2, QSSL_TLS1_2 = 3, QSSL_SSL_ALL = 4
+};
+
+/** Authentication modes (qssl_ctx_config.seclevel). */
+enum qssl_seclevel {
+    QSSL_SECLEVEL_NONE          = 0,  /**< no authentication */
+    QSSL_SECLEVEL_SERVER        = 1,  /**< server authentication: needs cacert */
+    QSSL_SECLEVEL_SERVER_CLIENT = 2   /**< server and client: needs cacert, clientcert, clientkey */
+};
+
+/** Cipher suite codes (the note's table). QSSL_CIPHER_ALL must be the only entry when used. */
+enum qssl_ciphersuite {
+    QSSL_CIPHER_RSA_AES_256_CBC_SHA    = 0x0035,
+    QSSL_CIPHER_RSA_AES_128_CBC_SHA    = 0x002F,
+    QSSL_CIPHER_RSA_RC4_128_SHA        = 0x0005,
+    QSSL_CIPHER_RSA_RC4_128_MD5        = 0x0004,
+    QSSL_CIPHER_RSA_3DES_EDE_CBC_SHA   = 0x000A,
+    QSSL_CIPHER_RSA_AES_256_CBC_SHA256 = 0x003D,
+    QSSL_CIPHER_ALL                    = 0xFFFF
+};
+
+/** One SSL context's settings. Fill with qssl_ctx_config_init(), then change fields. */
+typedef struct qssl_ctx_config {
+    uint32_t size;                                  /**< sizeof(qssl_ctx_config) */
+    int32_t  version;                               /**< enum qssl_ssl_version; default QSSL_SSL_ALL */
+    int32_t  seclevel;                              /**< enum qssl_seclevel; default NONE */
+    uint32_t n_ciphersuites;                        /**< 1-6 entries used; default 1 */
+    uint16_t ciphersuites[QSSL_MAX_CIPHERSUITES];   /**< enum qssl_ciphersuite; default {QSSL_CIPHER_ALL} */
+    char     cacert[QSSL_NAME_MAX];                 /**< "RAM:ca.pem" / "NVRAM:CA0", or "" for none */
+    char     clientcert[QSSL_NAME_MAX];             /**< "" for none */
+    char     clientkey[QSSL_NAME_MAX];              /**< "" for none */
+} qssl_ctx_config;
+
+/** Sets config->size and the defaults. QSSL_EINVAL if config is NULL. */
+int qssl_ctx_config_init(qssl_ctx_config *config);
+
+/**
+ * Writes context `ctx` (0-5): version, cipher suites, seclevel, and every non-empty certificate
+ * name. QSSL_EINVAL (nothing sent) for a bad value or a seclevel whose names are missing.
+ */
+int qssl_ctx_configure(qssl_modem *m, int ctx, const qssl_ctx_config *config);
+
+/** Reads context `ctx` (0-5) back from the module into *out (set out->size first). */
+int qssl_ctx_query(qssl_modem *m, int ctx, qssl_ctx_config *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* SSL sockets (AT+QSSLOPEN / AT+QSSLSEND / AT+QSSLRECV / AT+QSSLCLOSE)                         */
+
+/**
+ * Opens an SSL connection on context `ctx` to host:port (port 1-65535) and waits for the
+ * handshake, at most `timeout_s` seconds (10-300; 0 means the module default, 90).
+ * Returns the socket id (0-5, picked by the library), or QSSL_ENOSOCK, QSSL_ECONNECT,
+ * QSSL_EOCCUPIED, QSSL_ETIMEDOUT, ...
+ */
+int qssl_open(qssl_modem *m, int ctx, const char *host, int port, int timeout_s);
+
+/**
+ * Sends `len` bytes (split into chunks of at most 1460, retried with back-off on SEND FAIL).
+ * Returns the number of bytes the module accepted: `len` on success, fewer if a later chunk
+ * failed (the failure is then in qssl_errmsg), or a code if nothing was sent. len 0 returns 0.
+ * len > INT32_MAX gives QSSL_EINVAL.
+ */
+int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
+
+/**
+ * Copies up to `cap` received bytes into buf. Returns the count (> 0), 0 when the peer closed
+ * the connection and every byte was read (end of stream), QSSL_EAGAIN (timeout_ms 0) or
+ * QSSL_ETIMEDOUT when nothing arrived, QSSL_EPDP / QSSL_ERESET / QSSL_ENODEV when the link
+ * went away. cap 0 returns QSSL_EINVAL; cap > INT32_MAX is treated as INT32_MAX.
+ */
+int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
+
+/** Closes SSL socket `id` (AT+QSSLCLOSE) and drops its unread bytes. QSSL_ECLOSED if not open. */
+int qssl_close(qssl_modem *m, int id);
+
+/* ------------------------------------------------------------------------------------------ */
+/* State (AT+QSSLSTATE)                                                                        */
+
+/** TCP/IP stack states (qssl_state_info.ip_state). */
+enum qssl_ip_state {
+    QSSL_IP_UNKNOWN = -1,
+    QSSL_IP_INITIAL = 0, QSSL_IP_START, QSSL_IP_CONFIG, QSSL_IP_IND, QSSL_IP_GPRSACT,
+    QSSL_IP_STATUS, QSSL_IP_PROCESSING, QSSL_IP_PDP_DEACT
+};
+
+/** Socket states (qssl_socket_info.status). */
+enum qssl_socket_status {
+    QSSL_SOCK_UNKNOWN = -1,
+    QSSL_SOCK_INITIAL = 0, QSSL_SOCK_CONNECTING, QSSL_SOCK_CONNECTED, QSSL_SOCK_REMOTE_CLOSING,
+    QSSL_SOCK_CLOSING, QSSL_SOCK_CLOSED
+};
+
+/** One socket line of AT+QSSLSTATE. Only found inside qssl_state_info; `size` is set by the library. */
+typedef struct qssl_socket_info {
+    uint32_t size;
+    int32_t  id;          /**< socket index 0-5 */
+    int32_t  ssl;         /**< 1: TCP SSL connection, 0: plain TCP/UDP */
+    int32_t  status;      /**< enum qssl_socket_status */
+    int32_t  port;
+    char     type[8];     /**< "TCP" or "UDP" */
+    char     address[64];
+} qssl_socket_info;
+
+/** What AT+QSSLSTATE reports. Set `size` = sizeof(qssl_state_info) before qssl_state(). */
+typedef struct qssl_state_info {
+    uint32_t         size;
+    int32_t          ip_state;          /**< enum qssl_ip_state */
+    char             ip_state_text[32]; /**< as the module wrote it, e.g. "IP STATUS" */
+    int32_t          n_sockets;         /**< entries used in sockets[] */
+    qssl_socket_info sockets[QSSL_MAX_SOCKETS];
+} qssl_state_info;
+
+/** Queries AT+QSSLSTATE into *out. */
+int qssl_state(qssl_modem *m, qssl_state_info *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Plain TCP sockets beside SSL (AT+QIOPEN / AT+QISEND / AT+QIRD / AT+QICLOSE)                  */
+
+/** Opens a TCP connection; returns its socket id (0-5, distinct from every SSL socket's). */
+int qssl_tcp_open(qssl_modem *m, const char *host, int port, int timeout_s);
+/** As qssl_send, for a TCP socket. */
+int qssl_tcp_send(qssl_modem *m, int id, const void *buf, size_t len);
+/** As qssl_recv, for a TCP socket. */
+int qssl_tcp_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
+/** As qssl_close, for a TCP socket. */
+int qssl_tcp_close(qssl_modem *m, int id);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Events                                                                                      */
+
+/**
+ * An fd that polls readable (POLLIN) while events are queued for qssl_next_event(). Owned by the
+ * handle: do not read or close it; it is closed by qssl_modem_close().
+ */
+int qssl_event_fd(qssl_modem *m);
+
+/**
+ * Takes the oldest queued event into *event (set event->size first). QSSL_OK, QSSL_EAGAIN
+ * (timeout_ms 0, none queued), QSSL_ETIMEDOUT. The queue holds 256 events; older ones are dropped.
+ */
+int qssl_next_event(qssl_modem *m, qssl_event *event, int timeout_ms);
+
+/**
+ * Delivers events to `fn` (on the dispatcher thread) instead of the queue; NULL goes back to
+ * the queue. Events queued before the call stay in the queue.
+ */
+int qssl_set_event_callback(qssl_modem *m, qssl_event_fn fn, void *user);
+
+/** Sets or (fn NULL) removes the AT trace callback; see qssl_log_fn. */
+int qssl_set_log_callback(qssl_modem *m, qssl_log_fn fn, void *user);
 
 #ifdef __cplusplus
 }
