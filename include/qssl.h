@@ -30,8 +30,9 @@
  *   return a count >= 0 on success; functions that produce text return its length (see "Text out").
  *   qssl_strerror(code) gives static text for a code. qssl_errmsg(m) describes the last failure
  *   on a handle: the command that failed, the module's +CME ERROR number, errno of the port.
- *   A bad argument (NULL pointer, id out of range, negative or huge length, a string that would
- *   not fit in an AT command) gives QSSL_EINVAL and nothing is sent to the module. A handle that
+ *   A bad argument (NULL pointer, id out of range, a length or capacity above INT32_MAX - which is
+ *   what a negative int cast to size_t becomes -, a string that would not fit in an AT command)
+ *   gives QSSL_EINVAL and nothing is sent to the module. A handle that
  *   was closed gives QSSL_ECLOSED; a pointer that was never a handle gives QSSL_EINVAL. A socket
  *   id that is not open gives QSSL_ECLOSED. No argument makes the library crash or abort.
  *
@@ -165,13 +166,15 @@ typedef void (*qssl_log_fn)(qssl_modem *m, int direction, const char *text, void
 
 /** Kinds of events (qssl_event.type). */
 enum qssl_event_type {
-    QSSL_EVENT_NONE        = 0,
-    QSSL_EVENT_DATA        = 1,  /**< socket `socket` has received bytes waiting to be read */
-    QSSL_EVENT_CLOSED      = 2,  /**< the peer closed socket `socket`; bytes already received stay readable */
-    QSSL_EVENT_PDP_DEACT   = 3,  /**< the PDP context dropped (+PDP DEACT); every socket is closed */
-    QSSL_EVENT_RESET       = 4,  /**< the module restarted (RDY); sockets and RAM files are gone */
-    QSSL_EVENT_DEVICE_GONE = 5,  /**< the port hung up; only qssl_modem_close() is useful now */
-    QSSL_EVENT_URC         = 6   /**< any other unsolicited line; `text` holds it */
+    QSSL_EVENT_NONE             = 0,
+    QSSL_EVENT_DATA             = 1,  /**< socket `socket` has bytes waiting (sent when its buffer stops being empty) */
+    QSSL_EVENT_CLOSED           = 2,  /**< the peer closed socket `socket`; bytes already received stay readable */
+    QSSL_EVENT_PDP_DEACT        = 3,  /**< the PDP context dropped (+PDP DEACT); every socket failed with QSSL_EPDP */
+    QSSL_EVENT_RESET            = 4,  /**< the module restarted (RDY); sockets and RAM files are gone */
+    QSSL_EVENT_DEVICE_GONE      = 5,  /**< the port hung up; only qssl_modem_close() is useful now */
+    QSSL_EVENT_PDP_ACTIVATED    = 6,  /**< the PDP context came up */
+    QSSL_EVENT_SUPERVISOR_REBOOT = 7, /**< activation kept failing; the library rebooted the module (note 1.4.1) */
+    QSSL_EVENT_CONFIG_REAPPLIED = 8   /**< settings restored after a restart; `value` 1 = all OK, 0 = a step failed */
 };
 
 /** Kinds of sockets. */
@@ -186,7 +189,8 @@ typedef struct qssl_event {
     int32_t  type;      /**< enum qssl_event_type */
     int32_t  socket;    /**< socket id 0-5 for DATA / CLOSED, else -1 */
     int32_t  kind;      /**< enum qssl_socket_kind for DATA / CLOSED, else -1 */
-    char     text[QSSL_EVENT_TEXT_MAX]; /**< NUL-terminated; the line for QSSL_EVENT_URC, else a short description */
+    int32_t  value;     /**< CONFIG_REAPPLIED: 1 ok / 0 failed; else 0 */
+    char     text[QSSL_EVENT_TEXT_MAX]; /**< NUL-terminated short description, e.g. "socket 1: data ready" */
 } qssl_event;
 
 /**
@@ -343,7 +347,7 @@ int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
  * Copies up to `cap` received bytes into buf. Returns the count (> 0), 0 when the peer closed
  * the connection and every byte was read (end of stream), QSSL_EAGAIN (timeout_ms 0) or
  * QSSL_ETIMEDOUT when nothing arrived, QSSL_EPDP / QSSL_ERESET / QSSL_ENODEV when the link
- * went away. cap 0 returns QSSL_EINVAL; cap > INT32_MAX is treated as INT32_MAX.
+ * went away. cap 0 or cap > INT32_MAX gives QSSL_EINVAL.
  */
 int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
 
