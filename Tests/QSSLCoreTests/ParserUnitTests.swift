@@ -247,6 +247,17 @@ struct LineCase: Sendable, CustomStringConvertible {
         #expect(q.feed(Wire.bytes("CONNECT\n\nx")) == [.connect, .raw(Wire.bytes("\nx"))])
     }
 
+    @Test func leavingRawModeForgetsThePendingLF() {
+        var q = ATParser()
+        q.rawOnConnect = true
+        #expect(q.feed(Wire.bytes("CONNECT\r")) == [.connect])
+        q.rawMode = false
+        q.rawOnConnect = false
+        #expect(q.feed(Wire.bytes("\r\nOK\r\n")) == [.final(.ok)])
+        q.rawMode = true
+        #expect(q.feed(Wire.bytes("\nx")) == [.raw(Wire.bytes("\nx"))])
+    }
+
     @Test func resetForgetsPartialLineAndPayload() {
         var p = ATParser()
         _ = p.feed(Wire.bytes("\r\nOK-partial"))

@@ -18,10 +18,13 @@ public struct ATParser: Sendable {
 
     /// Transparent mode: while true every byte is delivered as `.raw` (coalesced per feed call).
     /// A partial line pending when raw mode starts is delivered as the first raw bytes.
-    public var rawMode: Bool = false
+    public var rawMode: Bool = false {
+        didSet { if !rawMode { skipLFBeforeRaw = false } }
+    }
 
     /// When true, a `CONNECT` line switches the parser to raw mode at once, so bytes that follow it in the same
-    /// chunk are already `.raw` (transparent-mode AT+QSSLOPEN). Leave false for AT+QSECWRITE's CONNECT.
+    /// chunk are already `.raw` (transparent-mode AT+QSSLOPEN, ATO). Stays set until cleared. Leave false for
+    /// AT+QSECWRITE's CONNECT.
     public var rawOnConnect: Bool = false
 
     private enum State: Sendable {
