@@ -1,0 +1,506 @@
+import CPosix
+import QSSLCore
+
+/// Bytes received for one socket and not yet read by the user.
+struct ByteBuffer {
+    private var storage: [UInt8] = []
+    private var head = 0
+
+    var count: Int { storage.count - head }
+
+    mutating func append(_ bytes: [UInt8]) {
+        if head > 0 && head == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        storage.append(contentsOf: bytes)
+    }
+
+    mutating func read(into out: UnsafeMutableRawBufferPointer) -> Int {
+        let n = min(out.count, count)
+        if n == 0 { return 0 }
+        storage.withUnsafeBytes { src in
+            out.baseAddress!.copyMemory(from: src.baseAddress! + head, byteCount: n)
+        }
+        head += n
+        // Compact once the consumed prefix dominates, so memory stays bounded by the high-water mark.
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 65536 && head > storage.count / 2 {
+            storage.removeFirst(head)
+            head = 0
+        }
+        return n
+    }
+}
+
+/// State of one socket index (0-5), shared by SSL and TCP sockets. Guarded by `Modem.lock`.
+final class SocketSlot {
+    let index: Int
+    let kind: SocketKind
+    var transparent = false
+    /// Waiting for +QSSLOPEN / "<n>, CONNECT OK|FAIL".
+    var opening = true
+    var openCode: Int? = nil
+    var buffer = ByteBuffer()
+    /// Numbers from the last data URC, reused in AT+QSSLRECV / AT+QIRD.
+    var cid = 0
+    var sc = 1
+    /// A drain command is queued or in flight.
+    var draining = false
+    /// Data URCs seen, and the count when the running drain started: a URC that arrives while a drain is
+    /// in flight makes the drain go round once more even if its answer was empty.
+    var urcGen = 0
+    var drainGen = 0
+    /// Draining stopped at the high-water mark; the next read resumes it.
+    var paused = false
+    /// The peer closed ("closed" URC / "<n>, CLOSED").
+    var remoteClosed = false
+    /// Remote close seen and the module's buffer drained: end of stream once `buffer` is empty.
+    var eof = false
+    /// PDP deactivated, module reset, device gone: the socket is dead.
+    var failure: QsslError? = nil
+    /// AT+QSSLSEND answered ERROR: the connection is broken for sending.
+    var sendBroken = false
+    var userClosed = false
+
+    init(index: Int, kind: SocketKind) {
+        self.index = index
+        self.kind = kind
+    }
+}
+
+enum ModemJob {
+    case event(ModemEvent)
+    case reapply
+}
+
+/// A Quectel M10/M66/M85/M95 module on one AT channel: certificates, packet data, SSL contexts, SSL and TCP
+/// sockets, events.
+///
+/// Thread safety: every method may be called from any thread, including from the event callback. Commands
+/// are serialised by the channel; socket reads and writes of different sockets proceed independently.
+/// Call `close()` when done (the channel's handlers keep the object alive until then).
+public final class Modem: @unchecked Sendable {
+    /// The AT channel (for tracing or raw access; prefer `at()`).
+    public let channel: ATChannel
+    /// User events; `events.fd` is readable while events are queued.
+    public let events: EventQueue<ModemEvent>
+    public let options: ModemOptions
+
+    let lock = Lock()
+    /// Socket state changes (data, open results, closes, failures).
+    let cond: Condition
+    /// Work for the dispatcher thread.
+    let jobCond: Condition
+    /// Supervisor sleeps.
+    let superCond: Condition
+
+    var slots: [SocketSlot?] = [nil, nil, nil, nil, nil, nil]
+    var isClosedFlag = false
+    var detail = ModemErrorDetail()
+    var callback: ((ModemEvent) -> Void)? = nil
+    var jobs: [ModemJob] = []
+    var dispatcher: PosixThread? = nil
+    var traceSink: ((TraceDirection, String) -> Void)? = nil
+    var deviceGoneReported = false
+
+    // Configuration remembered for re-applying after RDY and for the supervisor.
+    var pdpConfig: PDPConfig? = nil
+    var pdpUp = false
+    var sslConfigs: [Int: SSLContextConfig] = [:]
+    var sslSettings: [Int32: (SSLSettingValue, Int)] = [:]
+    var resetCount = 0
+
+    // Supervisor.
+    var supervisorThread: PosixThread? = nil
+    var supervisorStop = false
+    var supervisorOptions = SupervisorOptions()
+    var rebootCount = 0
+
+    /// The socket in transparent mode, or -1. While set, other commands fail with `.busy`.
+    var transparentSocket = -1
+
+    /// Opens the serial port at `path` and starts the modem (sync, echo off, verbose errors).
+    public static func open(path: String, serial: SerialOptions = SerialOptions(),
+                            options: ModemOptions = ModemOptions()) throws(QsslError) -> Modem {
+        let t = try SerialTransport(path: path, options: serial)
+        return try Modem(transport: t, options: options)
+    }
+
+    /// Starts a modem over any byte transport (a pty, a serial port, a scripted fake). On failure the
+    /// transport is closed.
+    public init(transport: any ByteTransport, options: ModemOptions = ModemOptions()) throws(QsslError) {
+        self.options = options
+        self.channel = ATChannel(transport: transport)
+        self.events = EventQueue<ModemEvent>(capacity: options.eventCapacity)
+        self.cond = Condition(lock: lock)
+        self.jobCond = Condition(lock: lock)
+        self.superCond = Condition(lock: lock)
+        channel.urcHandler = { urc in self.handleURC(urc) }
+        channel.onDeviceGone = { self.deviceLost() }
+        channel.traceHandler = { dir, text in
+            self.lock.lock()
+            let sink = self.traceSink
+            self.lock.unlock()
+            sink?(dir, text)
+        }
+        do throws(QsslError) {
+            dispatcher = try PosixThread { self.dispatchLoop() }
+            try channel.start(timeoutMs: options.startTimeoutMs)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Stops the supervisor and the dispatcher, closes the channel (waiters get `.closed`). Idempotent.
+    /// May be called from the event callback.
+    public func close() {
+        lock.lock()
+        if isClosedFlag {
+            lock.unlock()
+            return
+        }
+        isClosedFlag = true
+        supervisorStop = true
+        for s in slots {
+            if let s, s.failure == nil { s.failure = .closed }
+        }
+        let sup = supervisorThread
+        let disp = dispatcher
+        supervisorThread = nil
+        cond.broadcast()
+        jobCond.broadcast()
+        superCond.broadcast()
+        lock.unlock()
+        channel.close()
+        events.close()
+        if let sup { sup.isCurrent ? sup.detach() : sup.join() }
+        if let disp { disp.isCurrent ? disp.detach() : disp.join() }
+        // Break the reference cycles through the channel's handlers.
+        channel.urcHandler = nil
+        channel.traceHandler = nil
+        channel.onDeviceGone = nil
+        lock.withLock { callback = nil; traceSink = nil }
+    }
+
+    /// True after close().
+    public var isClosed: Bool { lock.withLock { isClosedFlag } }
+
+    /// Sets (or clears) the event callback. It runs on the modem's dispatcher thread with no lock held, so it
+    /// may call any Modem method; it should return quickly (events wait behind it). Events also go to `events`.
+    public func setEventCallback(_ cb: ((ModemEvent) -> Void)?) {
+        lock.withLock { callback = cb }
+    }
+
+    /// Sets (or clears) an AT trace sink (commands, lines; certificate bytes redacted). Runs on the I/O thread.
+    public func setTrace(_ sink: ((TraceDirection, String) -> Void)?) {
+        lock.withLock { traceSink = sink }
+    }
+
+    /// Detail about the last failed call on this handle (the last failure wins when threads race).
+    public var lastError: ModemErrorDetail { lock.withLock { detail } }
+
+    /// Sends any AT command; returns the intermediate lines. ERROR / +CME ERROR -> `.modem` (see lastError).
+    /// A command holding CR, LF or another control byte is `.invalidArgument`.
+    public func at(_ command: String, timeoutMs: Int = 5000) throws(QsslError) -> [String] {
+        for b in command.utf8 where b < 0x20 || b == 0x7F { throw record(.invalidArgument, command: "",
+                                                                           message: "control byte in command") }
+        if command.isEmpty { throw record(.invalidArgument, message: "empty command") }
+        return try execOK(command, timeoutMs: timeoutMs).lines
+    }
+
+    // MARK: - Internals shared by the extensions
+
+    /// Stores the detail of a failure and returns the code (for `throw record(...)`).
+    @discardableResult
+    func record(_ code: QsslError, command: String = "", cme: Int = -1, errno: Int32 = 0,
+                message: String = "") -> QsslError {
+        lock.withLock {
+            detail = ModemErrorDetail(code: code, cme: cme, command: command, errno: errno, message: message)
+        }
+        return code
+    }
+
+    /// Runs one request; transport failures are recorded and thrown, any final result is returned.
+    func exec(_ req: ATRequest, timeoutMs: Int, allowInTransparent: Bool = false) throws(QsslError) -> ATResponse {
+        let blocked = lock.withLock { () -> QsslError? in
+            if isClosedFlag { return .closed }
+            if transparentSocket >= 0 && !allowInTransparent { return .busy }
+            return nil
+        }
+        if let blocked {
+            throw record(blocked, command: req.command,
+                         message: blocked == .busy ? "a socket is in transparent mode" : "modem closed")
+        }
+        do throws(QsslError) {
+            return try channel.execute(req, timeoutMs: timeoutMs)
+        } catch {
+            if error == .noDevice { deviceLost() }
+            throw record(error, command: req.command, errno: error == .io || error == .noDevice ? cposix_errno() : 0,
+                         message: String(describingStatic: error.text))
+        }
+    }
+
+    /// Runs a command that must end in OK.
+    @discardableResult
+    func execOK(_ command: String, timeoutMs: Int? = nil) throws(QsslError) -> ATResponse {
+        let r = try exec(ATRequest(command), timeoutMs: timeoutMs ?? options.commandTimeoutMs)
+        try expectOK(r, command)
+        return r
+    }
+
+    func expectOK(_ r: ATResponse, _ command: String) throws(QsslError) {
+        switch r.final {
+        case .ok?: return
+        case .cmeError(let n)?: throw record(.modem, command: command, cme: n, message: "module error")
+        case .error?: throw record(.modem, command: command, message: "module answered ERROR")
+        default: throw record(.proto, command: command, message: "unexpected final result")
+        }
+    }
+
+    /// Runs `body`; an error it throws without recording detail gets a bare detail.
+    func api<T>(_ body: () throws(QsslError) -> T) throws(QsslError) -> T {
+        do throws(QsslError) {
+            return try body()
+        } catch {
+            lock.withLock {
+                if detail.code != error { detail = ModemErrorDetail(code: error, message: String(describingStatic: error.text)) }
+            }
+            throw error
+        }
+    }
+
+    /// Queues an event for the pollable queue and the callback. Not with `lock` held (see emitLocked).
+    func emit(_ e: ModemEvent) {
+        lock.withLock { emitLocked(e) }
+    }
+
+    /// `emit` with `lock` held (the queue has its own lock and never calls back into the modem).
+    func emitLocked(_ e: ModemEvent) {
+        events.push(e)
+        if callback != nil && !isClosedFlag {
+            jobs.append(.event(e))
+            jobCond.signal()
+        }
+    }
+
+    func dispatchLoop() {
+        while true {
+            lock.lock()
+            while jobs.isEmpty && !isClosedFlag { jobCond.wait() }
+            if isClosedFlag {
+                lock.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            let cb = callback
+            lock.unlock()
+            switch job {
+            case .event(let e): cb?(e)
+            case .reapply:
+                let ok: Bool
+                do throws(QsslError) {
+                    try reapplyConfiguration()
+                    ok = true
+                } catch {
+                    ok = false
+                }
+                emit(.configurationReapplied(ok: ok))
+            }
+        }
+    }
+
+    /// The channel reported the device gone: fail every socket once and tell the user.
+    func deviceLost() {
+        let first = lock.withLock { () -> Bool in
+            if deviceGoneReported { return false }
+            deviceGoneReported = true
+            failAllLocked(.noDevice)
+            return true
+        }
+        if first { emit(.deviceGone) }
+    }
+
+    func failAllLocked(_ e: QsslError) {
+        for s in slots {
+            guard let s else { continue }
+            if s.failure == nil { s.failure = e }
+            if s.opening && s.openCode == nil { s.openCode = -1 }
+        }
+        cond.broadcast()
+    }
+
+    // MARK: URCs (I/O thread)
+
+    func handleURC(_ urc: URC) {
+        switch urc {
+        case .sslRecv(let cid, let ssid): dataURC(index: ssid, kind: .ssl, cid: cid, sc: 1)
+        case .tcpRecv(let cid, let sc, let sid): dataURC(index: sid, kind: .tcp, cid: cid, sc: sc)
+        case .sslOpen(let ssid, let code): openResult(index: ssid, kind: .ssl, code: code)
+        case .tcpConnect(let id, let ok): openResult(index: id, kind: .tcp, code: ok ? 0 : -1)
+        case .sslClosed(let ssid): remoteClose(index: ssid, kind: .ssl)
+        case .tcpClosed(let id): remoteClose(index: id, kind: .tcp)
+        case .pdpDeact:
+            lock.withLock {
+                pdpUp = false
+                failAllLocked(.pdpDeactivated)
+                superCond.broadcast()
+            }
+            emit(.pdpDeactivated)
+        case .ready:
+            let reapply = lock.withLock { () -> Bool in
+                pdpUp = false
+                resetCount += 1
+                failAllLocked(.reset)
+                superCond.broadcast()
+                if options.reapplyAfterReset && !isClosedFlag {
+                    jobs.append(.reapply)
+                    jobCond.signal()
+                    return true
+                }
+                return false
+            }
+            _ = reapply
+            emit(.moduleReset)
+        default:
+            break
+        }
+    }
+
+    func slot(_ index: Int, _ kind: SocketKind) -> SocketSlot? {
+        guard index >= 0 && index < 6, let s = slots[index], s.kind == kind, !s.userClosed else { return nil }
+        return s
+    }
+
+    func openResult(index: Int, kind: SocketKind, code: Int) {
+        let raw = lock.withLock { () -> SocketSlot? in
+            guard let s = slot(index, kind), s.opening else { return nil }
+            s.openCode = code
+            cond.broadcast()
+            // Transparent mode starts right behind the +QSSLOPEN line: switch the parser before data comes.
+            if code == 0 && s.transparent {
+                transparentSocket = index
+                return s
+            }
+            return nil
+        }
+        if let raw { channel.enterRawMode { bytes in self.rawBytes(raw, bytes) } }
+    }
+
+    func dataURC(index: Int, kind: SocketKind, cid: Int, sc: Int) {
+        let go = lock.withLock { () -> Bool in
+            guard let s = slot(index, kind), !s.transparent else { return false }
+            s.cid = cid
+            s.sc = sc
+            s.urcGen &+= 1
+            return startDrainLocked(s)
+        }
+        if go, let s = lock.withLock({ slots[index] }) { submitDrain(s) }
+    }
+
+    func remoteClose(index: Int, kind: SocketKind) {
+        var go = false
+        var known = false
+        lock.withLock {
+            guard let s = slot(index, kind), !s.remoteClosed else { return }
+            known = true
+            s.remoteClosed = true
+            if s.opening && s.openCode == nil { s.openCode = -1 }
+            // One more drain picks up anything the module still holds for this socket.
+            go = startDrainLocked(s)
+            if !go && !s.draining && !s.paused { s.eof = true }
+            cond.broadcast()
+        }
+        if go, let s = lock.withLock({ slots[index] }) { submitDrain(s) }
+        if known { emit(.socketClosed(socket: index)) }
+    }
+
+    /// Marks a drain as started if one may start now. Caller holds `lock`; call `submitDrain` after unlocking.
+    func startDrainLocked(_ s: SocketSlot) -> Bool {
+        if s.draining || s.paused || s.failure != nil || s.eof || s.userClosed || s.transparent { return false }
+        s.draining = true
+        s.drainGen = s.urcGen
+        return true
+    }
+
+    /// Queues one AT+QSSLRECV / AT+QIRD for `s` (any thread, no lock held).
+    func submitDrain(_ s: SocketSlot) {
+        let cmd: String
+        do throws(QsslError) {
+            cmd = s.kind == .ssl
+                ? try ATCommands.sslRecv(cid: s.cid, socket: s.index, length: ATCommands.maxRecvChunk)
+                : try ATCommands.tcpRead(cid: s.cid, sc: s.sc, socket: s.index, length: ATCommands.maxRecvChunk)
+        } catch {
+            lock.withLock { s.draining = false }
+            return
+        }
+        channel.submit(ATRequest(cmd), timeoutMs: 15000) { result in self.drainDone(s, result) }
+    }
+
+    func drainDone(_ s0: SocketSlot, _ result: Result<ATResponse, QsslError>) {
+        var data: [UInt8] = []
+        var ok = false
+        var transportError: QsslError? = nil
+        switch result {
+        case .success(let r):
+            if r.final == .ok {
+                ok = true
+                for p in r.payloads { data.append(contentsOf: p.data) }
+            }
+        case .failure(let e):
+            transportError = e
+        }
+        var again = false
+        var ready = false
+        var target = s0
+        lock.withLock {
+            s0.draining = false
+            if s0.userClosed {
+                // The index was closed while this read was queued; bytes of a new socket on the same index
+                // belong to it.
+                guard !data.isEmpty, let n = slots[s0.index], n !== s0, n.kind == s0.kind else { return }
+                target = n
+            }
+            let s = target
+            if ok {
+                if !data.isEmpty {
+                    ready = s.buffer.count == 0
+                    s.buffer.append(data)
+                    if s.buffer.count >= options.highWaterMark { s.paused = true } else { again = true }
+                } else if s.urcGen != s.drainGen {
+                    again = true
+                } else if s.remoteClosed {
+                    s.eof = true
+                }
+            } else if s.remoteClosed {
+                // The module no longer knows the socket: what we have is all there is.
+                s.eof = true
+            } else if let e = transportError, e == .closed || e == .noDevice {
+                if s.failure == nil { s.failure = e }
+            }
+            if again && target === s0 { again = startDrainLocked(s) } else { again = false }
+            cond.broadcast()
+        }
+        if transportError == .noDevice { deviceLost() }
+        if ready { emit(.dataReady(socket: target.index)) }
+        if again { submitDrain(s0) }
+    }
+
+    /// Waits on `cond` (lock held) until `deadline`; returns false on timeout. Wakes at least every 250 ms so
+    /// that a vanished device is noticed even without an event.
+    func waitLocked(until deadline: UInt64) -> Bool {
+        let now = monotonicNs()
+        if now >= deadline { return false }
+        let slice = now &+ 250_000_000
+        _ = cond.wait(untilNs: min(deadline, slice))
+        if channel.deviceGone && !deviceGoneReported {
+            deviceGoneReported = true
+            failAllLocked(.noDevice)
+            emitLocked(.deviceGone)
+        }
+        return true
+    }
+}

@@ -1,0 +1,370 @@
+import CPosix
+import QSSLCore
+
+extension Modem {
+    // MARK: Opening
+
+    /// Opens an SSL connection (AT+QSSLOPEN) on SSL context `context` and waits for the module's asynchronous
+    /// result. `socket` -1 picks a free index 0-5 (shared with TCP sockets, §1.3); an index the module reports
+    /// occupied is skipped. `timeoutS` 10-300 (the module's own limit; default 90). `transparent` opens in
+    /// connectmode 1: the port becomes a byte pipe for this socket until `closeSocket`.
+    /// Returns the socket index. Errors: `.invalidArgument` (nothing sent), `.noSocket`, `.occupied`,
+    /// `.connectFailed`, `.modem`, `.timedOut`, `.pdpDeactivated`, `.reset`.
+    public func openSSL(host: String, port: Int, context: Int = 0, socket: Int = -1, timeoutS: Int = 90,
+                        transparent: Bool = false) throws(QsslError) -> Int {
+        try api { () throws(QsslError) -> Int in
+            do throws(QsslError) {
+                _ = try ATCommands.sslOpen(socket: 0, context: context, host: host, port: port,
+                                           transparent: transparent, timeoutS: timeoutS)
+                try ATArgument.checkRange(socket, -1...5)
+            } catch {
+                throw record(error, message: "invalid SSL open argument")
+            }
+            return try openLoop(kind: .ssl, transparent: transparent, requested: socket,
+                                waitMs: timeoutS * 1000 + 5000) { i throws(QsslError) in
+                try ATCommands.sslOpen(socket: i, context: context, host: host, port: port,
+                                       transparent: transparent, timeoutS: timeoutS)
+            }
+        }
+    }
+
+    /// Opens a plain TCP connection (AT+QIOPEN, multi-connection mode) in the same index space as SSL
+    /// sockets and waits for "<n>, CONNECT OK". `socket` -1 picks a free index. Returns the index.
+    public func openTCP(host: String, port: Int, socket: Int = -1, timeoutMs: Int = 90_000) throws(QsslError) -> Int {
+        try api { () throws(QsslError) -> Int in
+            do throws(QsslError) {
+                _ = try ATCommands.tcpOpen(socket: 0, host: host, port: port)
+                try ATArgument.checkRange(socket, -1...5)
+                if timeoutMs < 1 { throw .invalidArgument }
+            } catch {
+                throw record(error, message: "invalid TCP open argument")
+            }
+            return try openLoop(kind: .tcp, transparent: false, requested: socket,
+                                waitMs: timeoutMs) { i throws(QsslError) in
+                try ATCommands.tcpOpen(socket: i, host: host, port: port)
+            }
+        }
+    }
+
+    private func openLoop(kind: SocketKind, transparent: Bool, requested: Int, waitMs: Int,
+                          command: (Int) throws(QsslError) -> String) throws(QsslError) -> Int {
+        var tried: [Int] = []
+        while true {
+            // Reserve an index.
+            let pick = lock.withLock { () -> (SocketSlot?, QsslError?) in
+                if isClosedFlag { return (nil, .closed) }
+                if requested >= 0 {
+                    if slots[requested] != nil { return (nil, .occupied) }
+                    let s = SocketSlot(index: requested, kind: kind)
+                    s.transparent = transparent
+                    slots[requested] = s
+                    return (s, nil)
+                }
+                for i in 0..<6 where slots[i] == nil && !tried.contains(i) {
+                    let s = SocketSlot(index: i, kind: kind)
+                    s.transparent = transparent
+                    slots[i] = s
+                    return (s, nil)
+                }
+                return (nil, .noSocket)
+            }
+            guard let s = pick.0 else {
+                let e = pick.1 ?? .noSocket
+                throw record(e, message: e == .occupied ? "socket index in use on this handle" : "no free socket index")
+            }
+            tried.append(s.index)
+            do throws(QsslError) {
+                try openOne(s, command: try command(s.index), waitMs: waitMs)
+                return s.index
+            } catch {
+                release(s)
+                if error == .occupied && requested < 0 { continue }
+                throw error
+            }
+        }
+    }
+
+    private func openOne(_ s: SocketSlot, command: String, waitMs: Int) throws(QsslError) {
+        let r = try exec(ATRequest(command), timeoutMs: options.commandTimeoutMs)
+        switch r.final {
+        case .ok?: break
+        case .alreadyConnect?: throw record(.occupied, command: command, message: "ALREADY CONNECT")
+        default: try expectOK(r, command)
+        }
+        let deadline = deadlineNs(afterMs: waitMs)
+        lock.lock()
+        while s.openCode == nil && s.failure == nil {
+            if !waitLocked(until: deadline) { break }
+        }
+        let code = s.openCode
+        let failure = s.failure
+        if code == 0 && failure == nil { s.opening = false }
+        lock.unlock()
+        if let failure {
+            throw record(failure, command: command, message: "socket failed while opening")
+        }
+        guard let code else {
+            // The module may still be connecting: tell it to stop so the index is free again.
+            let close = s.kind == .ssl ? "AT+QSSLCLOSE=\(s.index)" : "AT+QICLOSE=\(s.index)"
+            _ = try? exec(ATRequest(close), timeoutMs: options.commandTimeoutMs)
+            throw record(.timedOut, command: command, message: "no connection result in time")
+        }
+        if let e = ATDecoders.sslOpenError(code: code) {
+            throw record(e, command: command, message: e == .occupied ? "socket occupied (connect code -2)"
+                                                                     : "connection failed (code \(code))")
+        }
+    }
+
+    func release(_ s: SocketSlot) {
+        lock.withLock {
+            s.userClosed = true
+            if slots[s.index] === s { slots[s.index] = nil }
+            cond.broadcast()
+        }
+    }
+
+    /// The slot of an open socket index or a thrown `.closed` / `.invalidArgument`.
+    func userSlot(_ socket: Int) throws(QsslError) -> SocketSlot {
+        guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+        guard let s = lock.withLock({ slots[socket] }), !s.userClosed, !s.opening else {
+            throw record(.closed, message: "socket \(socket) is not open")
+        }
+        return s
+    }
+
+    // MARK: Sending
+
+    /// Sends all of `bytes` on `socket` (SSL or TCP) in fixed-length chunks (binary safe). On SEND FAIL (module
+    /// buffer full) backs off and retries until `timeoutMs` runs out. Returns the bytes accepted by the module;
+    /// that is `bytes.count` unless time ran out after a part went (then the part). Throws `.timedOut` if nothing
+    /// went, `.closed` if the module answered ERROR (connection broken) or the peer closed.
+    public func send(socket: Int, _ bytes: UnsafeRawBufferPointer, timeoutMs: Int = 30_000) throws(QsslError) -> Int {
+        try api { () throws(QsslError) -> Int in
+            let s = try userSlot(socket)
+            if bytes.isEmpty { return 0 }
+            try checkSendable(s)
+            if s.transparent {
+                try channel.writeRaw(Array(bytes), timeoutMs: timeoutMs)
+                return bytes.count
+            }
+            let deadline = deadlineNs(afterMs: timeoutMs)
+            let chunk = max(1, min(options.sendChunk, ATCommands.maxSendChunk))
+            var sent = 0
+            var backoffMs = 10
+            while sent < bytes.count {
+                let now = monotonicNs()
+                if now >= deadline { break }
+                let remainingMs = Int((deadline - now) / 1_000_000)
+                let n = min(chunk, bytes.count - sent)
+                let cmd = s.kind == .ssl ? try ATCommands.sslSend(socket: s.index, length: n)
+                                         : try ATCommands.tcpSend(socket: s.index, length: n)
+                let payload = Array(UnsafeRawBufferPointer(rebasing: bytes[sent..<(sent + n)]))
+                let r: ATResponse
+                do throws(QsslError) {
+                    r = try exec(ATRequest(cmd, payload: payload), timeoutMs: max(remainingMs, 1000))
+                } catch {
+                    if error == .timedOut && sent > 0 { return sent }
+                    throw error
+                }
+                switch r.final {
+                case .sendOK?:
+                    sent += n
+                    backoffMs = 10
+                case .sendFail?:
+                    // Module send buffer full: nothing of this chunk went out; wait and resend it.
+                    lock.lock()
+                    let until = min(deadline, deadlineNs(afterMs: backoffMs))
+                    while monotonicNs() < until && s.failure == nil && !s.userClosed {
+                        _ = cond.wait(untilNs: until)
+                    }
+                    lock.unlock()
+                    backoffMs = min(backoffMs * 2, 500)
+                case .error?, .cmeError?:
+                    lock.withLock { s.sendBroken = true }
+                    if sent > 0 { return sent }
+                    var cme = -1
+                    if case .cmeError(let c)? = r.final { cme = c }
+                    throw record(.closed, command: cmd, cme: cme, message: "send failed: connection broken")
+                default:
+                    throw record(.proto, command: cmd, message: "unexpected answer to send")
+                }
+                if sent < bytes.count {
+                    do throws(QsslError) { try checkSendable(s) } catch {
+                        if sent > 0 { return sent }
+                        throw error
+                    }
+                }
+            }
+            if sent == 0 { throw record(.timedOut, message: "send timed out (module buffer full)") }
+            return sent
+        }
+    }
+
+    /// `send(socket:_:timeoutMs:)` for an array.
+    public func send(socket: Int, _ bytes: [UInt8], timeoutMs: Int = 30_000) throws(QsslError) -> Int {
+        // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
+        let r = bytes.withUnsafeBytes { (p: UnsafeRawBufferPointer) -> Result<Int, QsslError> in
+            do throws(QsslError) { return .success(try send(socket: socket, p, timeoutMs: timeoutMs)) } catch {
+                return .failure(error)
+            }
+        }
+        return try r.get()
+    }
+
+    private func checkSendable(_ s: SocketSlot) throws(QsslError) {
+        let e = lock.withLock { () -> QsslError? in
+            if let f = s.failure { return f }
+            if s.userClosed || s.remoteClosed || s.sendBroken { return .closed }
+            return nil
+        }
+        if let e { throw record(e, message: "socket \(s.index) cannot send") }
+    }
+
+    // MARK: Receiving
+
+    /// Reads up to `buffer.count` bytes that arrived on `socket`, waiting up to `timeoutMs` for some
+    /// (0 = do not wait: `.again` if none). Returns 0 at end of stream (peer closed and every byte read).
+    /// After a PDP deactivation / module reset, buffered bytes are returned first, then that error.
+    public func recv(socket: Int, into buffer: UnsafeMutableRawBufferPointer, timeoutMs: Int) throws(QsslError) -> Int {
+        try api { () throws(QsslError) -> Int in
+            if buffer.isEmpty { throw record(.invalidArgument, message: "empty buffer") }
+            guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+            guard let s = lock.withLock({ slots[socket] }), !s.opening else {
+                throw record(.closed, message: "socket \(socket) is not open")
+            }
+            let deadline = deadlineNs(afterMs: timeoutMs)
+            var resume = false
+            var outcome: Result<Int, QsslError>
+            lock.lock()
+            while true {
+                if s.buffer.count > 0 {
+                    let n = s.buffer.read(into: buffer)
+                    // Resume draining once the user has made room (hysteresis: half the mark).
+                    if s.paused && s.buffer.count <= options.highWaterMark / 2 {
+                        s.paused = false
+                        resume = startDrainLocked(s)
+                        if !resume && s.remoteClosed && !s.draining { s.eof = true }
+                    }
+                    outcome = .success(n)
+                    break
+                }
+                if s.userClosed { outcome = .failure(.closed); break }
+                if s.eof { outcome = .success(0); break }
+                if let f = s.failure { outcome = .failure(f); break }
+                if s.paused {
+                    // Nothing buffered but paused can only follow a drop below the mark: restart.
+                    s.paused = false
+                    resume = startDrainLocked(s)
+                }
+                if timeoutMs == 0 { outcome = .failure(.again); break }
+                if resume {
+                    // Send the read before sleeping.
+                    lock.unlock()
+                    submitDrain(s)
+                    resume = false
+                    lock.lock()
+                    continue
+                }
+                if !waitLocked(until: deadline) { outcome = .failure(.timedOut); break }
+            }
+            lock.unlock()
+            if resume { submitDrain(s) }
+            switch outcome {
+            case .success(let n): return n
+            case .failure(let e):
+                throw record(e, message: e == .again ? "no data" : e == .timedOut ? "no data in time"
+                                                                    : "socket \(socket) ended")
+            }
+        }
+    }
+
+    /// `recv(socket:into:timeoutMs:)` returning a new array of at most `maxCount` bytes ([] at end of stream).
+    public func recv(socket: Int, maxCount: Int, timeoutMs: Int) throws(QsslError) -> [UInt8] {
+        if maxCount < 1 { throw record(.invalidArgument, message: "maxCount < 1") }
+        var out = [UInt8](repeating: 0, count: maxCount)
+        let r = out.withUnsafeMutableBytes { (p: UnsafeMutableRawBufferPointer) -> Result<Int, QsslError> in
+            do throws(QsslError) { return .success(try recv(socket: socket, into: p, timeoutMs: timeoutMs)) } catch {
+                return .failure(error)
+            }
+        }
+        let n = try r.get()
+        out.removeLast(maxCount - n)
+        return out
+    }
+
+    /// Bytes buffered on the host for `socket` (0 for an unknown index).
+    public func available(socket: Int) -> Int {
+        guard socket >= 0 && socket < 6 else { return 0 }
+        return lock.withLock { slots[socket]?.buffer.count ?? 0 }
+    }
+
+    // MARK: Closing and state
+
+    /// Closes `socket` (AT+QSSLCLOSE / AT+QICLOSE; after +++ in transparent mode). Unread bytes are dropped.
+    /// A socket the peer already closed, or that failed, is released without a command. Idempotent for an
+    /// index that is not open (`.closed`).
+    public func closeSocket(_ socket: Int, timeoutMs: Int = 10_000) throws(QsslError) {
+        try api { () throws(QsslError) in
+            guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+            guard let s = lock.withLock({ slots[socket] }), !s.userClosed else {
+                throw record(.closed, message: "socket \(socket) is not open")
+            }
+            let (needCommand, wasTransparent) = lock.withLock { () -> (Bool, Bool) in
+                let need = !s.remoteClosed && s.failure == nil
+                return (need, s.transparent)
+            }
+            defer { release(s) }
+            if wasTransparent {
+                do throws(QsslError) {
+                    try channel.exitRawMode(timeoutMs: timeoutMs)
+                } catch {
+                    lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
+                    throw record(error, message: "could not leave transparent mode")
+                }
+                lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
+            }
+            if !needCommand { return }
+            let cmd = s.kind == .ssl ? try ATCommands.sslClose(socket: socket) : try ATCommands.tcpClose(socket: socket)
+            let r = try exec(ATRequest(cmd), timeoutMs: timeoutMs)
+            switch r.final {
+            case .closeOK?, .ok?: return
+            default:
+                // The module may have closed it a moment ago; the index is free either way.
+                let remote = lock.withLock { s.remoteClosed }
+                if !remote { try expectOK(r, cmd) }
+            }
+        }
+    }
+
+    /// AT+QSSLSTATE decoded: the TCP/IP stack state and every socket the module knows (SSL and TCP).
+    public func state() throws(QsslError) -> SSLStateReport {
+        try api { () throws(QsslError) -> SSLStateReport in
+            let r = try execOK(ATCommands.sslState)
+            do throws(QsslError) {
+                return try ATDecoders.sslState(r.lines)
+            } catch {
+                throw record(error, command: ATCommands.sslState, message: "cannot decode +QSSLSTATE")
+            }
+        }
+    }
+
+    /// Kind of the socket at `socket`, or nil if none is open there.
+    public func socketKind(_ socket: Int) -> SocketKind? {
+        guard socket >= 0 && socket < 6 else { return nil }
+        return lock.withLock { slots[socket].flatMap { $0.userClosed ? nil : $0.kind } }
+    }
+
+    // MARK: Transparent mode
+
+    /// Bytes of the transparent socket `s` (I/O thread).
+    func rawBytes(_ s: SocketSlot, _ bytes: [UInt8]) {
+        if bytes.isEmpty { return }
+        let ready = lock.withLock { () -> Bool in
+            let wasEmpty = s.buffer.count == 0
+            s.buffer.append(bytes)
+            cond.broadcast()
+            return wasEmpty
+        }
+        if ready { emit(.dataReady(socket: s.index)) }
+    }
+}
