@@ -5,8 +5,10 @@
  *   the event callback calling back into the library from the library's thread; the AT trace with
  *   certificate bytes redacted; receive timeouts.
  *
- * usage: test_flows DEVICE TLS_PORT TCP_PORT CERT_DIR
- *   CERT_DIR holds ca.pem, client.pem, client.key (scripts/make-test-certs.sh).
+ * usage: test_flows DEVICE TLS_PORT MTLS_PORT TCP_PORT BYE_PORT CERT_DIR
+ *   TLS_PORT: TLS echo server; MTLS_PORT: the same demanding a client certificate; TCP_PORT: plain TCP
+ *   echo; BYE_PORT: TLS server that sends "bye" and closes. CERT_DIR holds ca.pem, client.pem, client.key
+ *   (scripts/make-test-certs.sh).
  */
 #include "testutil.h"
 #include <qssl.h>
@@ -16,7 +18,7 @@
 #include <unistd.h>
 
 static const char *device, *certdir;
-static int tls_port, tcp_port;
+static int tls_port, mtls_port, tcp_port, bye_port;
 
 static unsigned char *cert_file(const char *name, size_t *len) {
     char path[1024];
@@ -102,7 +104,7 @@ static void flow_ssl_with_certs(int nvram) {
 
     configure_ctx(m, 0, QSSL_SECLEVEL_SERVER_CLIENT, ca, cc, ck);
 
-    int s = qssl_open(m, 0, "127.0.0.1", tls_port, 30);
+    int s = qssl_open(m, 0, "127.0.0.1", mtls_port, 30);
     CHECK(s >= 0 && s < QSSL_MAX_SOCKETS);
     if (s >= 0) {
         qssl_state_info st;
@@ -112,7 +114,7 @@ static void flow_ssl_with_certs(int nvram) {
         int found = 0;
         for (int i = 0; i < st.n_sockets && i < QSSL_MAX_SOCKETS; i++)
             if (st.sockets[i].id == s && st.sockets[i].ssl == 1 && st.sockets[i].status == QSSL_SOCK_CONNECTED &&
-                st.sockets[i].port == tls_port)
+                st.sockets[i].port == mtls_port)
                 found = 1;
         CHECK(found);
 
@@ -305,6 +307,26 @@ static void flow_callbacks(void) {
     pthread_mutex_destroy(&st.mu);
 }
 
+/* The peer sends "bye" and closes: the bytes stay readable, then end of stream. */
+static void flow_peer_close(void) {
+    qssl_modem *m = open_modem();
+    CHECK_RC(qssl_pdp_activate(m, "CMNET", NULL, NULL), QSSL_OK);
+    configure_ctx(m, 3, QSSL_SECLEVEL_NONE, NULL, NULL, NULL);
+    int s = qssl_open(m, 3, "127.0.0.1", bye_port, 30);
+    CHECK(s >= 0);
+    if (s >= 0) {
+        unsigned char buf[16];
+        CHECK(recv_exact(m, s, 0, buf, 3) == 0 && memcmp(buf, "bye", 3) == 0);
+        CHECK_RC(qssl_recv(m, s, buf, sizeof buf, 10000), 0);
+        CHECK_RC(qssl_recv(m, s, buf, sizeof buf, 10000), 0);  /* stays at end of stream */
+        int rc = qssl_close(m, s);
+        CHECK(rc == QSSL_OK || rc == QSSL_ECLOSED);
+        CHECK_RC(qssl_recv(m, s, buf, sizeof buf, 0), QSSL_ECLOSED);
+    }
+    CHECK_RC(qssl_pdp_deactivate(m), QSSL_OK);
+    CHECK_RC(qssl_modem_close(m), QSSL_OK);
+}
+
 /* The event fd polls readable when an event is queued, and qssl_next_event takes it. */
 static void flow_event_fd(void) {
     qssl_modem *m = open_modem();
@@ -340,18 +362,21 @@ static void flow_event_fd(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s DEVICE TLS_PORT TCP_PORT CERT_DIR\n", argv[0]);
+    if (argc != 7) {
+        fprintf(stderr, "usage: %s DEVICE TLS_PORT MTLS_PORT TCP_PORT BYE_PORT CERT_DIR\n", argv[0]);
         return 2;
     }
     device = argv[1];
     tls_port = atoi(argv[2]);
-    tcp_port = atoi(argv[3]);
-    certdir = argv[4];
+    mtls_port = atoi(argv[3]);
+    tcp_port = atoi(argv[4]);
+    bye_port = atoi(argv[5]);
+    certdir = argv[6];
     flow_ssl_with_certs(0);
     flow_ssl_with_certs(1);
     flow_tcp_beside_ssl();
     flow_big_transfer();
+    flow_peer_close();
     flow_callbacks();
     flow_event_fd();
     return TEST_SUMMARY("test_flows");

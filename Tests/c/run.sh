@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Builds the C programs of Tests/c against include/qssl.h and libqssl.so, twice (gcc -Wall -Wextra -Werror,
+# then the same plus -fsanitize=address,undefined), and runs each build against qssl-sim and TLS / TCP echo
+# servers (qssl-sim echo-server) with certificates from scripts/make-test-certs.sh. Also checks that
+# libqssl.so exports exactly the functions of the header. Exits non-zero on any failure.
+#
+# Needs: gcc (with libasan/libubsan: Debian's gcc has them), openssl, a built libqssl.so and qssl-sim.
+# Environment:
+#   QSSL_BUILD_DIR  SwiftPM build folder holding libqssl.so and qssl-sim (default: .build/debug)
+#   QSSL_LIBRARY    libqssl.so to test (default: $QSSL_BUILD_DIR/libqssl.so)
+#   QSSL_SIM        qssl-sim to use (default: $QSSL_BUILD_DIR/qssl-sim)
+#   CC              compiler (default: gcc)
+#   QSSL_C_CYCLES   open/close cycles of test_cycles (default: 1000)
+#   QSSL_C_MODES    "plain asan" by default; "plain" skips the sanitizer build (for quick local runs only)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${QSSL_BUILD_DIR:-$root/.build/debug}
+lib=${QSSL_LIBRARY:-$build/libqssl.so}
+sim=${QSSL_SIM:-$build/qssl-sim}
+cc=${CC:-gcc}
+cycles=${QSSL_C_CYCLES:-1000}
+modes=${QSSL_C_MODES:-plain asan}
+
+die() { echo "Tests/c/run.sh: $*" >&2; exit 1; }
+[ -f "$lib" ] || die "libqssl.so not found at $lib (build it: swift build --product qssl; or set QSSL_LIBRARY)"
+[ -x "$sim" ] || die "qssl-sim not found at $sim (build it: swift build --product qssl-sim; or set QSSL_SIM)"
+command -v "$cc" >/dev/null || die "$cc not found"
+command -v openssl >/dev/null || die "openssl not found"
+lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
+libdir=$(dirname "$lib")
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/qssl-ctest.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Starts a background program and prints the first line of its output (waits at most 60 s).
+n_bg=0
+start_bg() {
+    n_bg=$((n_bg + 1))
+    local out=$tmp/bg$n_bg.out
+    "$@" >"$out" 2>"$tmp/bg$n_bg.err" &
+    local pid=$!
+    pids+=("$pid")
+    for _ in $(seq 600); do
+        if [ -s "$out" ] && [ "$(wc -l < "$out")" -ge 1 ]; then head -n1 "$out"; return 0; fi
+        kill -0 "$pid" 2>/dev/null || { cat "$tmp/bg$n_bg.err" >&2; die "$* exited early"; }
+        sleep 0.1
+    done
+    die "$* printed nothing within 60 s"
+}
+
+echo "== exports"
+"$root/Tests/c/check-exports.sh" "$lib"
+
+echo "== certificates and servers"
+"$root/scripts/make-test-certs.sh" "$tmp/certs" >/dev/null
+c=$tmp/certs
+tls_port=$(start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key")
+mtls_port=$(start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --ca "$c/ca.pem" --require-client-cert)
+tcp_port=$(start_bg "$sim" echo-server --plain)
+bye_port=$(start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --send "bye")
+echo "TLS echo :$tls_port, TLS echo with client certificates :$mtls_port, TCP echo :$tcp_port, TLS send-and-close :$bye_port"
+
+programs=(example test_hostile test_flows test_cycles)
+failed=()
+for mode in $modes; do
+    flags=(-std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I"$root/include")
+    env_run=()
+    if [ "$mode" = asan ]; then
+        flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+        # The executable links libasan first, so no LD_PRELOAD is needed. LeakSanitizer stays on, with
+        # suppressions for allocations the Swift runtime keeps for the life of the process (metadata caches).
+        env_run=(env "ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:halt_on_error=1"
+                 "LSAN_OPTIONS=suppressions=$root/Tests/c/lsan.supp:print_suppressions=0"
+                 "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+    fi
+    mkdir -p "$tmp/$mode"
+    echo "== build ($mode): $cc ${flags[*]}"
+    for p in "${programs[@]}"; do
+        "$cc" "${flags[@]}" -o "$tmp/$mode/$p" "$root/Tests/c/$p.c" -L"$libdir" -Wl,-rpath,"$libdir" -lqssl -lpthread
+    done
+    for p in "${programs[@]}"; do
+        dev=$(start_bg "$sim" run)
+        case $p in
+            example) args=("$dev" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key") ;;
+            test_hostile) args=("$dev" "$tls_port") ;;
+            test_flows) args=("$dev" "$tls_port" "$mtls_port" "$tcp_port" "$bye_port" "$c") ;;
+            test_cycles) args=("$dev" "$cycles") ;;
+        esac
+        echo "-- $mode/$p"
+        if "${env_run[@]}" timeout 600 "$tmp/$mode/$p" "${args[@]}"; then
+            echo "PASS $mode/$p"
+        else
+            echo "FAIL $mode/$p"
+            failed+=("$mode/$p")
+        fi
+    done
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "C tests FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "C tests: all passed (${#programs[@]} programs x modes: $modes)"

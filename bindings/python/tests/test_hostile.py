@@ -1,0 +1,131 @@
+"""Hostile arguments and misuse raise the documented exceptions and never crash the process."""
+
+import ctypes
+
+import pytest
+
+import qssl
+from qssl import _lib
+
+
+def test_open_errors(sim):
+    with pytest.raises(TypeError):
+        qssl.Modem(None)  # type: ignore[arg-type]
+    with pytest.raises(qssl.QsslError):
+        qssl.Modem("/nonexistent/ttyQ0")
+    with pytest.raises(qssl.QsslInvalidArgument) as ei:
+        qssl.Modem(sim, baud=12345)
+    assert isinstance(ei.value, ValueError) and isinstance(ei.value, OSError)
+    with qssl.Modem(sim) as m:
+        with pytest.raises(qssl.QsslBusy):
+            qssl.Modem(sim)
+        assert m.at("AT") == []
+
+
+def test_bad_arguments(modem):
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.write_cert("DISK:x.pem", b"abc")
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.write_cert("RAM:x.pem", b"")
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.write_cert("RAM:x.pem", b"a" * 32769)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.write_cert('RAM:a","b', b"abc")
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.configure_context(6)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.configure_context(-1)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.configure_context(0, ciphersuites=[])
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.configure_context(0, ciphersuites=[0x1234])
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.configure_context(0, seclevel=qssl.SecLevel.SERVER)  # no CA certificate named
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.configure_context(0, cacert="RAM:" + "x" * 200)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.activate_pdp('CM"NET')
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.open_ssl("127.0.0.1", 0)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.open_ssl("127.0.0.1", 70000)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.open_ssl("127.0.0.1", 443, ctx=9)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.open_ssl("", 443)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        modem.at("AT\r\nAT+CFUN=0")
+    with pytest.raises(qssl.QsslModemError) as ei:
+        modem.at("AT+NOSUCHCOMMAND")
+    assert "NOSUCHCOMMAND" in str(ei.value)
+    assert "NOSUCHCOMMAND" in modem.errmsg
+    with pytest.raises(qssl.QsslModemError):
+        modem.delete_cert("RAM:never-written.pem")
+    assert modem.check_cert("RAM:never-written.pem") is False
+    assert modem.at("AT") == []  # the handle is still fine
+
+
+def test_raw_calls_with_hostile_values(modem):
+    """The C functions themselves, through the signature table: codes, not crashes."""
+    lib = _lib.lib()
+    buf = ctypes.create_string_buffer(16)
+    for bad_id in (-1, 6, 2**31 - 1, -(2**31)):
+        with pytest.raises(qssl.QsslInvalidArgument):
+            lib.qssl_recv(modem, bad_id, buf, 16, 0)
+        with pytest.raises(qssl.QsslInvalidArgument):
+            lib.qssl_send(modem, bad_id, b"x", 1)
+        with pytest.raises(qssl.QsslInvalidArgument):
+            lib.qssl_tcp_close(modem, bad_id)
+    with pytest.raises(qssl.QsslClosed):
+        lib.qssl_recv(modem, 2, buf, 16, -1)  # not open: no wait
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_send(modem, 0, None, 5)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_send(modem, 0, b"x", 2**64 - 1)  # a negative length cast to size_t
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_recv(modem, 0, buf, 0, 0)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_cert_write(modem, b"RAM:a", b"abc", 2**63)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_state(modem, None)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_at(None, b"AT", buf, 16, 0)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        lib.qssl_at(0xDEADBEEF0, b"AT", buf, 16, 0)  # never a handle
+    assert lib.qssl_strerror(-12345) == "unknown error"
+
+
+def test_use_after_close(sim, tls_port):
+    m = qssl.Modem(sim)
+    m.activate_pdp("CMNET")
+    m.configure_context(0)
+    s = m.open_ssl("127.0.0.1", tls_port)
+    m.close()
+    m.close()  # idempotent in Python
+    assert m.closed
+    with pytest.raises(qssl.QsslClosed):
+        m.at("AT")
+    with pytest.raises(qssl.QsslClosed):
+        s.send(b"x")
+    with pytest.raises(qssl.QsslClosed):
+        m.state()
+    # A second close through the C API says "closed", it does not crash.
+    with pytest.raises(qssl.QsslClosed):
+        _lib.lib().qssl_modem_close(m)
+    s.close()  # the modem is gone; closing the socket object is still harmless
+    assert "closed" in m.errmsg
+
+
+def test_socket_after_close(online, tls_port):
+    s = online.open_ssl("127.0.0.1", tls_port)
+    s.close()
+    s.close()
+    with pytest.raises(qssl.QsslClosed):
+        s.recv(1)
+    with pytest.raises(qssl.QsslClosed):
+        s.sendall(b"x")
+    with online.open_ssl("127.0.0.1", tls_port) as s2:
+        with pytest.raises(ValueError):
+            s2.recv(-1)
+        with pytest.raises(TypeError):
+            s2.recv_into(b"readonly")
