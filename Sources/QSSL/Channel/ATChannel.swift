@@ -1,0 +1,741 @@
+import CPosix
+import QSSLCore
+
+/// A request queued on, or in flight in, the channel. Touched by the I/O thread only once dequeued.
+final class PendingRequest {
+    enum Kind {
+        /// An AT command (maybe with a payload for "> " / CONNECT).
+        case command
+        /// Bytes written as they are in raw mode; completes once written.
+        case rawWrite
+        /// "+++" with guard times; completes on the final result.
+        case escape
+    }
+
+    let kind: Kind
+    let request: ATRequest
+    let deadline: UInt64
+    let lateFinalWaitMs: Int
+    let completion: (Result<ATResponse, QsslError>) -> Void
+    /// "+CPIN:" for "AT+CPIN?": lines the parser took for URCs but that answer this command.
+    let solicitedPrefix: String?
+    var lines: [String] = []
+    var payloads: [ATPayload] = []
+    /// The payload (or "+++") has been queued for writing.
+    var payloadSent = false
+
+    init(kind: Kind, request: ATRequest, deadline: UInt64, lateFinalWaitMs: Int,
+         completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
+        self.kind = kind
+        self.request = request
+        self.deadline = deadline
+        self.lateFinalWaitMs = lateFinalWaitMs
+        self.completion = completion
+        solicitedPrefix = kind == .command ? PendingRequest.prefix(of: request.command) : nil
+    }
+
+    /// "AT+NAME..." -> "+NAME:" (ASCII upper case), nil for basic commands.
+    static func prefix(of command: String) -> String? {
+        var u = command.utf8.makeIterator()
+        guard let a = u.next(), a | 0x20 == 0x61, let t = u.next(), t | 0x20 == 0x74, let plus = u.next(),
+              plus == 0x2B else { return nil }
+        var name: [UInt8] = [0x2B]
+        while let c = u.next() {
+            if c == 0x3D || c == 0x3F || c == 0x20 || c == 0x3B { break }   // = ? space ;
+            name.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c)
+        }
+        if name.count == 1 { return nil }
+        name.append(0x3A)
+        return String(decoding: name, as: UTF8.self)
+    }
+}
+
+final class ResultBox {
+    var result: Result<ATResponse, QsslError>?
+}
+
+/// The AT channel to one module: one I/O thread owns the transport, requests run one at a time in FIFO order.
+///
+/// **Threads.** `execute`, `at`, `writeRaw`, `exitRawMode` block the calling thread (any thread except the I/O
+/// thread) until the request completes or its deadline passes. `submit` never blocks. Handlers (`urcHandler`,
+/// `traceHandler`, `onDeviceGone`, completions) run on the I/O thread; they may call `submit` and `closeAsync`.
+///
+/// **Timeouts and late answers.** AT has no request tags, so a final result that arrives after its command timed
+/// out could be taken for the next command's answer. The channel prevents that by draining: when a command times
+/// out, its caller gets `.timedOut` at once, but the channel sends nothing else until that command's late final
+/// result arrives (it is swallowed, with any late lines and payloads) or `ChannelOptions.lateFinalWaitMs` passes.
+/// If the module asks for the timed-out command's payload ("> " or CONNECT) the channel still sends it, so the
+/// module leaves its data state and the stream stays in step; the outcome of a timed-out command is therefore
+/// unknown, as with any timeout. Queued requests keep their own deadlines while the channel drains. The one case
+/// not covered is a final arriving later than `lateFinalWaitMs`; pick a timeout that covers the command.
+///
+/// **Hang-up.** POLLHUP/POLLERR, read() == 0 or EIO from the transport mark the device gone: every waiter and
+/// every later call gets `.noDevice` until `close()`.
+public final class ATChannel: @unchecked Sendable {
+    let transport: any ByteTransport
+    let options: ChannelOptions
+
+    // Shared state, guarded by `lock`.
+    let lock = Lock()
+    let doneCond: Condition
+    private var queue: [PendingRequest] = []
+    private var queueHead = 0
+    private var wakeFD: Int32 = -1
+    private var thread: PosixThread?
+    private var stopping = false
+    private var closedFlag = false
+    private var goneFlag = false
+    private var ioDone = false
+    private var urcHandlerStorage: ((URC) -> Void)?
+    private var traceHandlerStorage: ((TraceDirection, String) -> Void)?
+    private var goneHandlerStorage: (() -> Void)?
+    private var pendingRawHandler: (([UInt8]) -> Void)?
+    private var lastCMEStorage: Int?
+
+    // I/O thread state.
+    private var parser = ATParser()
+    private var events: [ATEvent] = []
+    private var readBuf: UnsafeMutableRawBufferPointer
+    private var outBuf: [UInt8] = []
+    private var outOffset = 0
+    private var current: PendingRequest?
+    private var draining: PendingRequest?
+    private var drainUntil: UInt64 = 0
+    private var lastTxNs: UInt64 = 0
+    private var rawHandler: (([UInt8]) -> Void)?
+    private var rawBacklog: [UInt8] = []
+    private var goneError: QsslError = .noDevice
+    private var ioURC: ((URC) -> Void)?
+    private var ioTrace: ((TraceDirection, String) -> Void)?
+
+    /// Raw bytes kept while no raw handler is installed (after CONNECT, before enterRawMode).
+    static let rawBacklogLimit = 1 << 20
+
+    public init(transport: any ByteTransport, options: ChannelOptions = ChannelOptions()) {
+        self.transport = transport
+        self.options = options
+        doneCond = Condition(lock: lock)
+        readBuf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(64, options.readBufferSize), alignment: 8)
+        events.reserveCapacity(16)
+    }
+
+    deinit {
+        readBuf.deallocate()
+        if wakeFD >= 0 { Sys.close(wakeFD) }
+    }
+
+    // MARK: - Handlers and state
+
+    /// Called on the I/O thread for every URC and for lines that arrive with no command in flight (.other).
+    /// Set before start(). The handler may call submit() but must not call execute() (it would deadlock).
+    public var urcHandler: ((URC) -> Void)? {
+        get { lock.withLock { urcHandlerStorage } }
+        set { lock.withLock { urcHandlerStorage = newValue } }
+    }
+
+    /// Optional AT trace (commands, lines, payload bytes with redaction), called on the I/O thread.
+    public var traceHandler: ((TraceDirection, String) -> Void)? {
+        get { lock.withLock { traceHandlerStorage } }
+        set { lock.withLock { traceHandlerStorage = newValue } }
+    }
+
+    /// Called once on the I/O thread when the device hangs up (after every waiter got `.noDevice`).
+    public var onDeviceGone: (() -> Void)? {
+        get { lock.withLock { goneHandlerStorage } }
+        set { lock.withLock { goneHandlerStorage = newValue } }
+    }
+
+    public var isClosed: Bool { lock.withLock { closedFlag || stopping } }
+
+    /// Set when the device hung up (every waiter got .noDevice).
+    public var deviceGone: Bool { lock.withLock { goneFlag } }
+
+    /// The CME/CMS code of the last `at()` that failed with one, else nil.
+    public var lastCME: Int? { lock.withLock { lastCMEStorage } }
+
+    /// True when called on the channel's I/O thread.
+    public var isIOThread: Bool { lock.withLock { thread }?.isCurrent ?? false }
+
+    // MARK: - Start
+
+    /// Spawns the I/O thread without syncing (idempotent). `start()` calls it.
+    public func startIO() throws(QsslError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if closedFlag || stopping { throw .closed }
+        if thread != nil { return }
+        wakeFD = try Sys.eventfd()
+        do {
+            // The thread takes `lock` first thing, so it sees `thread` assigned.
+            thread = try PosixThread { [self] in self.run() }
+        } catch {
+            Sys.close(wakeFD)
+            wakeFD = -1
+            throw error
+        }
+    }
+
+    /// Spawns the I/O thread and syncs: "AT" until OK (autobaud), then ATE0, AT+CMEE=1; copes with echo and RDY.
+    /// On failure the channel stays open (close it).
+    public func start(timeoutMs: Int = 5000) throws(QsslError) {
+        try startIO()
+        let deadline = deadlineNs(afterMs: timeoutMs)
+        var synced = false
+        var attempt = 0
+        while attempt < max(1, options.syncAttempts) && !synced {
+            attempt += 1
+            let now = monotonicNs()
+            if now >= deadline { break }
+            let left = Int((deadline - now) / 1_000_000)
+            let tryMs = max(1, min(options.syncIntervalMs, left))
+            do {
+                // A sync probe that went unanswered is not drained: an autobauding module ignores it.
+                let r = try perform(.command, ATRequest("AT"), timeoutMs: tryMs, lateFinalWaitMs: 0)
+                if r.final == .ok { synced = true }
+            } catch {
+                if error != .timedOut { throw error }
+            }
+        }
+        if !synced { throw .timedOut }
+        for command in ["ATE0", "AT+CMEE=1"] {
+            let now = monotonicNs()
+            let left = now >= deadline ? 1 : Int((deadline - now) / 1_000_000)
+            let r = try execute(ATRequest(command), timeoutMs: max(left, options.syncIntervalMs))
+            if r.final != .ok { throw .modem }
+        }
+    }
+
+    // MARK: - Requests
+
+    /// Submits and blocks until the final result. Returns for ANY final (OK, ERROR, +CME ERROR, SEND FAIL...);
+    /// throws only .timedOut / .closed / .noDevice / .io (and .invalidArgument when called on the I/O thread
+    /// or before start()). Safe from any thread except the I/O thread.
+    public func execute(_ request: ATRequest, timeoutMs: Int) throws(QsslError) -> ATResponse {
+        try perform(.command, request, timeoutMs: timeoutMs, lateFinalWaitMs: options.lateFinalWaitMs)
+    }
+
+    /// Non-blocking submit; completion runs on the I/O thread. Requests run one at a time in FIFO order.
+    /// After close() (or before start()) the completion runs at once on the calling thread with .closed
+    /// (.invalidArgument before start()).
+    public func submit(_ request: ATRequest, timeoutMs: Int,
+                       completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
+        enqueue(.command, request, timeoutMs: timeoutMs, lateFinalWaitMs: options.lateFinalWaitMs,
+                completion: completion)
+    }
+
+    /// Raw escape hatch: `at("AT+CSQ")` -> intermediate lines; throws .modem on ERROR/CME (lastCME set).
+    public func at(_ command: String, timeoutMs: Int) throws(QsslError) -> [String] {
+        let r = try execute(ATRequest(command), timeoutMs: timeoutMs)
+        switch r.final {
+        case .cmeError(let n), .cmsError(let n):
+            lock.withLock { lastCMEStorage = n }
+            throw .modem
+        case .error, .sendFail, .alreadyConnect:
+            lock.withLock { lastCMEStorage = nil }
+            throw .modem
+        default:
+            return r.lines
+        }
+    }
+
+    /// Transparent mode: after this the parser is raw; bytes go to `onBytes` on the I/O thread. Bytes kept since
+    /// a CONNECT that ended an `entersRawModeOnConnect` request are handed over first.
+    public func enterRawMode(onBytes: @escaping ([UInt8]) -> Void) {
+        lock.withLock {
+            pendingRawHandler = onBytes
+            if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
+        }
+    }
+
+    /// Writes bytes in raw mode (queued behind earlier requests); returns once the transport took them all.
+    public func writeRaw(_ bytes: [UInt8], timeoutMs: Int) throws(QsslError) {
+        var r = ATRequest("")
+        r.payload = bytes
+        _ = try perform(.rawWrite, r, timeoutMs: timeoutMs, lateFinalWaitMs: 0)
+    }
+
+    /// Sends "+++" with guard times (`ChannelOptions.guardTimeMs` of silence before; nothing is sent after it
+    /// until the answer), waits for OK, parser back to line mode. Throws .modem if the answer is not OK.
+    public func exitRawMode(timeoutMs: Int) throws(QsslError) {
+        let r = try perform(.escape, ATRequest("+++"), timeoutMs: timeoutMs, lateFinalWaitMs: 0)
+        if r.final != .ok { throw .modem }
+    }
+
+    func perform(_ kind: PendingRequest.Kind, _ request: ATRequest, timeoutMs: Int,
+                 lateFinalWaitMs: Int) throws(QsslError) -> ATResponse {
+        if isIOThread { throw .invalidArgument }
+        let box = ResultBox()
+        enqueue(kind, request, timeoutMs: timeoutMs, lateFinalWaitMs: lateFinalWaitMs) { [self] result in
+            lock.withLock {
+                box.result = result
+                doneCond.broadcast()
+            }
+        }
+        // The I/O thread enforces the deadline; the extra margin only guards against a wedged handler.
+        let hardDeadline = deadlineNs(afterMs: timeoutMs) &+ 2_000_000_000
+        lock.lock()
+        defer { lock.unlock() }
+        while box.result == nil {
+            if !doneCond.wait(untilNs: hardDeadline) && box.result == nil { throw .timedOut }
+        }
+        switch box.result! {
+        case .success(let r): return r
+        case .failure(let e): throw e
+        }
+    }
+
+    private func enqueue(_ kind: PendingRequest.Kind, _ request: ATRequest, timeoutMs: Int, lateFinalWaitMs: Int,
+                         completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
+        let p = PendingRequest(kind: kind, request: request, deadline: deadlineNs(afterMs: timeoutMs),
+                               lateFinalWaitMs: lateFinalWaitMs, completion: completion)
+        lock.lock()
+        var refusal: QsslError? = nil
+        if closedFlag || stopping {
+            refusal = .closed
+        } else if thread == nil {
+            refusal = .invalidArgument
+        } else {
+            queue.append(p)
+            Sys.signalEventfd(wakeFD)
+        }
+        lock.unlock()
+        if let refusal { completion(.failure(refusal)) }
+    }
+
+    // MARK: - Close
+
+    /// Stops the thread, wakes every waiter with .closed, closes the transport. Idempotent. Not from the I/O
+    /// thread (from there it acts as closeAsync()).
+    public func close() {
+        lock.lock()
+        let t = thread
+        if t == nil {
+            let first = !closedFlag
+            closedFlag = true
+            lock.unlock()
+            if first { transport.close() }
+            return
+        }
+        stopping = true
+        if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
+        lock.unlock()
+        guard let t, !t.isCurrent else { return }
+        t.join()
+        lock.lock()
+        while !ioDone { doneCond.wait() }
+        lock.unlock()
+    }
+
+    /// Asks the I/O thread to stop and returns at once; safe from handlers on the I/O thread. The thread fails
+    /// every waiter with .closed, closes the transport, and cleans up after itself.
+    public func closeAsync() {
+        let hasThread: Bool = lock.withLock {
+            if thread == nil { return false }
+            stopping = true
+            if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
+            return true
+        }
+        if !hasThread { close() }
+    }
+
+    // MARK: - I/O thread
+
+    private func run() {
+        let fds = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
+        defer { fds.deallocate() }
+        while true {
+            lock.lock()
+            if stopping {
+                lock.unlock()
+                break
+            }
+            ioURC = urcHandlerStorage
+            ioTrace = traceHandlerStorage
+            let newRaw = pendingRawHandler
+            pendingRawHandler = nil
+            let wake = wakeFD
+            lock.unlock()
+
+            if let newRaw { installRaw(newRaw) }
+            let now = monotonicNs()
+            if lock.withLock({ goneFlag }) {
+                failQueued(goneError)
+            } else {
+                step(now)
+            }
+
+            var timeout: Int32 = -1
+            func consider(_ deadline: UInt64) {
+                let ms = Sys.msUntil(deadline, now: now)
+                if timeout < 0 || ms < timeout { timeout = ms }
+            }
+            if let c = current {
+                consider(c.deadline)
+                if c.kind == .escape && !c.payloadSent {
+                    consider(lastTxNs &+ UInt64(max(0, options.guardTimeMs)) &* 1_000_000)
+                }
+            }
+            if draining != nil { consider(drainUntil) }
+            lock.withLock {
+                var i = queueHead
+                while i < queue.count {
+                    consider(queue[i].deadline)
+                    i += 1
+                }
+            }
+
+            fds[0] = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+            var count = 1
+            let gone = lock.withLock { goneFlag }
+            if !gone {
+                var ev = Int16(POLLIN)
+                if outOffset < outBuf.count { ev |= Int16(POLLOUT) }
+                fds[1] = pollfd(fd: transport.pollFD, events: ev, revents: 0)
+                count = 2
+            }
+            let r = Sys.poll(fds, count, timeoutMs: timeout)
+            if r.value < 0 { continue }
+            if fds[0].revents & Int16(POLLIN) != 0 { Sys.drainEventfd(wake) }
+            if count == 2 {
+                let re = fds[1].revents
+                let hup = re & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
+                if re & Int16(POLLIN) != 0 || hup { readAvailable(hangUp: hup) }
+                if re & Int16(POLLOUT) != 0 && !lock.withLock({ goneFlag }) { flushOut() }
+            }
+        }
+        cleanup()
+    }
+
+    /// Deadlines, the next request, pending writes.
+    private func step(_ now: UInt64) {
+        expireQueued(now)
+        if let c = current, now >= c.deadline {
+            current = nil
+            if c.kind == .rawWrite {
+                // Raw bytes not yet written are dropped: they have no answer to wait for.
+                if outOffset < outBuf.count { outBuf.removeAll(keepingCapacity: true); outOffset = 0 }
+            } else if c.kind == .command && c.lateFinalWaitMs > 0 {
+                draining = c
+                drainUntil = now &+ UInt64(c.lateFinalWaitMs) &* 1_000_000
+            }
+            trace(.fromModule, "(timed out: " + c.request.command + ")")
+            c.completion(.failure(.timedOut))
+        }
+        if draining != nil && now >= drainUntil {
+            draining = nil
+            trace(.fromModule, "(no late answer; resuming)")
+        }
+        if current == nil && draining == nil { startNext() }
+        if let c = current, c.kind == .escape, !c.payloadSent, outOffset >= outBuf.count {
+            let guardNs = UInt64(max(0, options.guardTimeMs)) &* 1_000_000
+            if monotonicNs() >= lastTxNs &+ guardNs {
+                c.payloadSent = true
+                // The "OK" after "+++" is a line again; the module is silent until then, and so are we.
+                parser.rawMode = false
+                rawHandler = nil
+                rawBacklog.removeAll()
+                outBuf.append(contentsOf: [0x2B, 0x2B, 0x2B])
+                trace(.toModule, "+++")
+            }
+        }
+        if outOffset < outBuf.count { flushOut() }
+    }
+
+    private func expireQueued(_ now: UInt64) {
+        var expired: [PendingRequest] = []
+        lock.withLock {
+            var i = queueHead
+            var keep = queueHead
+            while i < queue.count {
+                let p = queue[i]
+                if now >= p.deadline { expired.append(p) } else {
+                    queue[keep] = p
+                    keep += 1
+                }
+                i += 1
+            }
+            if !expired.isEmpty { queue.removeSubrange(keep...) }
+        }
+        for p in expired { p.completion(.failure(.timedOut)) }
+    }
+
+    private func startNext() {
+        while current == nil && draining == nil {
+            if !startOne() { return }
+        }
+    }
+
+    /// Dequeues one request; false when the queue is empty.
+    private func startOne() -> Bool {
+        let next: PendingRequest? = lock.withLock {
+            if queueHead >= queue.count { return nil }
+            let p = queue[queueHead]
+            queueHead += 1
+            if queueHead >= 32 && queueHead * 2 >= queue.count {
+                queue.removeSubrange(0..<queueHead)
+                queueHead = 0
+            }
+            return p
+        }
+        guard let p = next else { return false }
+        current = p
+        switch p.kind {
+        case .command:
+            outBuf.append(contentsOf: p.request.command.utf8)
+            outBuf.append(0x0D)
+            trace(.toModule, p.request.command)
+        case .rawWrite:
+            let bytes = p.request.payload ?? []
+            if bytes.isEmpty {
+                current = nil
+                p.completion(.success(ATResponse(final: nil)))
+                return true
+            }
+            outBuf.append(contentsOf: bytes)
+            tracePayload(.toModule, bytes, redact: p.request.redactPayload)
+        case .escape:
+            break
+        }
+        return true
+    }
+
+    private func installRaw(_ handler: @escaping ([UInt8]) -> Void) {
+        parser.rawMode = true
+        rawHandler = handler
+        trace(.fromModule, "(raw mode)")
+        if !rawBacklog.isEmpty {
+            let backlog = rawBacklog
+            rawBacklog = []
+            handler(backlog)
+        }
+    }
+
+    private func readAvailable(hangUp: Bool) {
+        while true {
+            let n: Int
+            do {
+                n = try transport.read(into: readBuf)
+            } catch {
+                deviceHungUp(error == .noDevice || error == .closed ? .noDevice : error)
+                return
+            }
+            if n == 0 {
+                if hangUp { deviceHungUp(.noDevice) }
+                return
+            }
+            feed(n)
+            if n < readBuf.count && !hangUp { return }
+        }
+    }
+
+    private func feed(_ n: Int) {
+        if let c = current, c.kind == .command, c.request.entersRawModeOnConnect, c.request.payload == nil {
+            parser.rawOnConnect = true
+        } else {
+            parser.rawOnConnect = false
+        }
+        events.removeAll(keepingCapacity: true)
+        parser.feed(UnsafeRawBufferPointer(rebasing: readBuf[0..<n]), into: &events)
+        var i = 0
+        while i < events.count {
+            handle(events[i])
+            i += 1
+        }
+    }
+
+    private func handle(_ event: ATEvent) {
+        switch event {
+        case .echo(let s):
+            trace(.fromModule, s)
+
+        case .line(let s):
+            trace(.fromModule, s)
+            if let c = current, c.kind == .command {
+                c.lines.append(s)
+                if c.request.completesOnLine { complete(c, final: nil) }
+            } else if draining == nil {
+                deliverURC(.other(s))
+            }
+
+        case .final(let f):
+            trace(.fromModule, f.text)
+            if let c = current, c.kind == .command || (c.kind == .escape && c.payloadSent) {
+                complete(c, final: f)
+            } else if draining != nil {
+                draining = nil
+                trace(.fromModule, "(late answer swallowed)")
+            }
+
+        case .prompt, .connect:
+            let isConnect: Bool
+            if case .connect = event { isConnect = true } else { isConnect = false }
+            trace(.fromModule, isConnect ? "CONNECT" : "> ")
+            if let c = current, c.kind == .command {
+                if let payload = c.request.payload {
+                    if !c.payloadSent {
+                        c.payloadSent = true
+                        writePayload(payload, redact: c.request.redactPayload)
+                    }
+                } else if isConnect && c.request.entersRawModeOnConnect {
+                    current = nil
+                    c.completion(.success(ATResponse(lines: c.lines, payloads: c.payloads, final: nil,
+                                                     connected: true)))
+                } else if isConnect {
+                    c.lines.append("CONNECT")
+                }
+            } else if let d = draining, let payload = d.request.payload, !d.payloadSent {
+                // The module waits for the timed-out command's data: send it so the stream stays in step.
+                d.payloadSent = true
+                writePayload(payload, redact: d.request.redactPayload)
+            } else if isConnect && draining == nil {
+                deliverURC(.other("CONNECT"))
+            }
+
+        case .payload(let p):
+            if let t = ioTrace {
+                t(.fromModule, (p.kind == .ssl ? "+QSSLRECV: " : "+QIRD: ") + p.peer + ",TCP,\(p.data.count)")
+                t(.fromModule, traceText(p.data))
+            }
+            if let c = current, c.kind == .command { c.payloads.append(p) }
+
+        case .urc(let u):
+            let text = u.text
+            trace(.fromModule, text)
+            if let c = current, c.kind == .command, let prefix = c.solicitedPrefix, text.hasPrefix(prefix) {
+                c.lines.append(text)
+                if c.request.completesOnLine { complete(c, final: nil) }
+            } else if let d = draining, let prefix = d.solicitedPrefix, text.hasPrefix(prefix) {
+                // A late answer line of the timed-out command.
+            } else {
+                deliverURC(u)
+            }
+
+        case .raw(let bytes):
+            if let t = ioTrace { t(.fromModule, traceText(bytes)) }
+            if let h = rawHandler {
+                h(bytes)
+            } else if rawBacklog.count + bytes.count <= ATChannel.rawBacklogLimit {
+                rawBacklog.append(contentsOf: bytes)
+            }
+        }
+    }
+
+    private func complete(_ c: PendingRequest, final: FinalResult?) {
+        if current === c { current = nil }
+        c.completion(.success(ATResponse(lines: c.lines, payloads: c.payloads, final: final)))
+    }
+
+    private func deliverURC(_ u: URC) {
+        ioURC?(u)
+    }
+
+    private func writePayload(_ payload: [UInt8], redact: Bool) {
+        outBuf.append(contentsOf: payload)
+        tracePayload(.toModule, payload, redact: redact)
+        flushOut()
+    }
+
+    private func flushOut() {
+        while outOffset < outBuf.count {
+            let start = outOffset
+            let r: Result<Int, QsslError> = outBuf.withUnsafeBytes { all -> Result<Int, QsslError> in
+                do throws(QsslError) {
+                    return .success(try transport.writeSome(UnsafeRawBufferPointer(rebasing: all[start...])))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch r {
+            case .success(let n):
+                if n == 0 { return }
+                outOffset += n
+                lastTxNs = monotonicNs()
+            case .failure(let e):
+                outBuf.removeAll(keepingCapacity: true)
+                outOffset = 0
+                if e == .noDevice || e == .closed {
+                    deviceHungUp(.noDevice)
+                } else if let c = current {
+                    current = nil
+                    c.completion(.failure(e))
+                }
+                return
+            }
+        }
+        outBuf.removeAll(keepingCapacity: true)
+        outOffset = 0
+        if let c = current, c.kind == .rawWrite {
+            current = nil
+            c.completion(.success(ATResponse(final: nil)))
+        }
+    }
+
+    private func deviceHungUp(_ error: QsslError) {
+        let (first, handler): (Bool, (() -> Void)?) = lock.withLock {
+            if goneFlag { return (false, nil) }
+            goneFlag = true
+            return (true, goneHandlerStorage)
+        }
+        if !first { return }
+        goneError = error
+        trace(.fromModule, "(device gone)")
+        outBuf.removeAll()
+        outOffset = 0
+        draining = nil
+        if let c = current {
+            current = nil
+            c.completion(.failure(error))
+        }
+        failQueued(error)
+        handler?()
+    }
+
+    private func failQueued(_ error: QsslError) {
+        let all: [PendingRequest] = lock.withLock {
+            let rest = Array(queue[queueHead...])
+            queue.removeAll()
+            queueHead = 0
+            return rest
+        }
+        for p in all { p.completion(.failure(error)) }
+    }
+
+    private func cleanup() {
+        let t: PosixThread? = lock.withLock {
+            closedFlag = true
+            Sys.close(wakeFD)
+            wakeFD = -1
+            return thread
+        }
+        draining = nil
+        if let c = current {
+            current = nil
+            c.completion(.failure(.closed))
+        }
+        failQueued(.closed)
+        transport.close()
+        rawHandler = nil
+        ioURC = nil
+        ioTrace = nil
+        lock.withLock {
+            urcHandlerStorage = nil
+            traceHandlerStorage = nil
+            goneHandlerStorage = nil
+            ioDone = true
+            doneCond.broadcast()
+        }
+        // Nobody joins a thread closed from its own handler: let it go.
+        t?.detach()
+    }
+
+    // MARK: - Trace
+
+    private func trace(_ direction: TraceDirection, _ text: String) {
+        ioTrace?(direction, text)
+    }
+
+    private func tracePayload(_ direction: TraceDirection, _ bytes: [UInt8], redact: Bool) {
+        guard let t = ioTrace else { return }
+        t(direction, redact ? "<\(bytes.count) bytes redacted>" : traceText(bytes))
+    }
+}

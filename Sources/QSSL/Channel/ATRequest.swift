@@ -1,0 +1,111 @@
+import QSSLCore
+
+/// One AT command for the channel.
+public struct ATRequest: Sendable {
+    /// Full command without terminator, e.g. "AT+QSSLSEND=1,12"; the channel appends "\r".
+    public var command: String
+    /// Written after the "> " prompt or after CONNECT.
+    public var payload: [UInt8]?
+    /// AT+QILOCIP: the first intermediate line ends the command (no OK follows).
+    public var completesOnLine: Bool
+    /// The trace shows "<N bytes redacted>" instead of the payload bytes (certificates/keys).
+    public var redactPayload: Bool
+    /// A CONNECT answer (with no payload to send) ends the command and switches the channel to raw
+    /// (transparent) mode at once, so data right behind CONNECT is never parsed as lines. The bytes are kept
+    /// until `enterRawMode(onBytes:)` installs a handler. The response has `connected == true` and no final.
+    public var entersRawModeOnConnect: Bool = false
+
+    public init(_ command: String, payload: [UInt8]? = nil, completesOnLine: Bool = false, redactPayload: Bool = false) {
+        self.command = command
+        self.payload = payload
+        self.completesOnLine = completesOnLine
+        self.redactPayload = redactPayload
+    }
+}
+
+/// What the module answered to one request.
+public struct ATResponse: Sendable {
+    /// Intermediate lines (echo removed). A line that looks like a URC but carries the command's own name
+    /// (e.g. "+CPIN: READY" to AT+CPIN?) is here, not sent to the URC handler.
+    public var lines: [String]
+    /// Counted payloads (+QSSLRECV / +QIRD), in order.
+    public var payloads: [ATPayload]
+    /// nil only for completesOnLine requests and for CONNECT with `entersRawModeOnConnect`.
+    public var final: FinalResult?
+    /// The module answered CONNECT and the channel is now in raw mode (see `ATRequest.entersRawModeOnConnect`).
+    public var connected: Bool
+
+    public init(lines: [String] = [], payloads: [ATPayload] = [], final: FinalResult?, connected: Bool = false) {
+        self.lines = lines
+        self.payloads = payloads
+        self.final = final
+        self.connected = connected
+    }
+
+    /// True for OK and the command-specific success finals (SEND OK, CLOSE OK, DEACT OK).
+    public var isSuccess: Bool {
+        switch final {
+        case .ok, .sendOK, .closeOK, .deactOK: return true
+        case nil: return true
+        default: return false
+        }
+    }
+}
+
+/// Channel settings.
+public struct ChannelOptions: Sendable {
+    /// "AT" tries at start-up (autobaud).
+    public var syncAttempts: Int = 10
+    public var syncIntervalMs: Int = 300
+    /// After a command times out, the channel waits up to this long for that command's late final result
+    /// (and swallows it) before it sends the next command. See `ATChannel` for why.
+    public var lateFinalWaitMs: Int = 2000
+    /// Silence before and after "+++" when leaving raw mode (the modules want about 1 s).
+    public var guardTimeMs: Int = 1000
+    /// Bytes read per read() call; the buffer is allocated once.
+    public var readBufferSize: Int = 16384
+    public init() {}
+}
+
+/// Direction of a trace line.
+public enum TraceDirection: Sendable {
+    case toModule, fromModule
+}
+
+extension FinalResult {
+    /// The final result as the module prints it.
+    public var text: String {
+        switch self {
+        case .ok: return "OK"
+        case .error: return "ERROR"
+        case .cmeError(let n): return "+CME ERROR: \(n)"
+        case .cmsError(let n): return "+CMS ERROR: \(n)"
+        case .sendOK: return "SEND OK"
+        case .sendFail: return "SEND FAIL"
+        case .closeOK(let n): if let n { return "\(n), CLOSE OK" } else { return "CLOSE OK" }
+        case .deactOK: return "DEACT OK"
+        case .alreadyConnect: return "ALREADY CONNECT"
+        }
+    }
+}
+
+/// Printable rendering of bytes for the trace: ASCII as is, CR/LF/TAB escaped, the rest as \xHH; long data cut.
+func traceText(_ bytes: [UInt8], limit: Int = 256) -> String {
+    var out = ""
+    let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+    for b in bytes.prefix(limit) {
+        switch b {
+        case 0x0D: out += "\\r"
+        case 0x0A: out += "\\n"
+        case 0x09: out += "\\t"
+        case 0x5C: out += "\\\\"
+        case 0x20...0x7E: out.append(Character(Unicode.Scalar(b)))
+        default:
+            out += "\\x"
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0xF)])
+        }
+    }
+    if bytes.count > limit { out += "...(\(bytes.count) bytes)" }
+    return out
+}

@@ -1,0 +1,160 @@
+import CPosix
+import QSSLCore
+
+/// Serial line settings. 8N1 is fixed (the M-series modules use nothing else).
+public struct SerialOptions: Sendable {
+    /// 9600...921600, one of the standard rates; anything else is .invalidArgument.
+    public var baud: Int = 115200
+    /// RTS/CTS hardware flow control (the modules ship with it off: AT+IFC=2,2 turns it on).
+    public var rtscts: Bool = false
+    public init() {}
+}
+
+/// A tty (or pty) opened raw 8N1, non-blocking, close-on-exec, and exclusively.
+///
+/// Exclusivity is two locks: TIOCEXCL (refuses further open() calls, except for root) and
+/// flock(LOCK_EX|LOCK_NB) (refuses a second qssl user, root included). Either refusal is `.busy`.
+/// Hang-up (the USB bridge unplugged, the pty master closed) shows as `.noDevice` from read/write.
+/// A path that is not a tty is accepted as is (no termios, no gating on isatty()).
+public final class SerialTransport: ByteTransport, @unchecked Sendable {
+    public let path: String
+    public private(set) var fd: Int32
+    public var pollFD: Int32 { fd }
+
+    /// Opens raw 8N1, O_NONBLOCK, TIOCEXCL + flock(LOCK_EX|LOCK_NB): second opener gets .busy. Bad baud -> .invalidArgument.
+    public init(path: String, options: SerialOptions = SerialOptions()) throws(QsslError) {
+        guard let speed = SerialTransport.speed(forBaud: options.baud) else { throw .invalidArgument }
+        if path.isEmpty { throw .invalidArgument }
+        self.path = path
+        let flags = O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC
+        let opened = syscallRetryingEINTR { path.withCString { cposix_open($0, flags) } }
+        if opened.value < 0 { throw SerialTransport.openError(opened.errno) }
+        let fd = opened.value
+        self.fd = fd
+
+        let locked = syscallRetryingEINTR { flock(fd, LOCK_EX | LOCK_NB) }
+        if locked.value != 0 {
+            Sys.close(fd)
+            throw locked.errno == EWOULDBLOCK ? .busy : .io
+        }
+
+        var tio = termios()
+        if tcgetattr(fd, &tio) != 0 {
+            let e = cposix_errno()
+            if e == ENOTTY || e == EINVAL { return }     // a FIFO or a socket: fine, nothing to configure
+            Sys.close(fd)
+            throw SerialTransport.ioError(e)
+        }
+        _ = cposix_ioctl_noarg(fd, UInt(TIOCEXCL))
+
+        cfmakeraw(&tio)
+        tio.c_lflag &= ~tcflag_t(ECHOE | ECHOK | ECHOCTL | ECHOKE)
+        tio.c_cflag &= ~tcflag_t(CSIZE | PARENB | CSTOPB)
+        tio.c_cflag |= tcflag_t(CS8 | CLOCAL | CREAD)
+        if options.rtscts { tio.c_cflag |= SerialTransport.crtscts } else { tio.c_cflag &= ~SerialTransport.crtscts }
+        tio.c_iflag &= ~tcflag_t(IXON | IXOFF | IXANY)
+        withUnsafeMutableBytes(of: &tio.c_cc) { cc in
+            cc[Int(VMIN)] = 0
+            cc[Int(VTIME)] = 0
+        }
+        cfsetispeed(&tio, speed)
+        cfsetospeed(&tio, speed)
+        let set = syscallRetryingEINTR { tcsetattr(fd, TCSANOW, &tio) }
+        if set.value != 0 {
+            Sys.close(fd)
+            throw SerialTransport.ioError(set.errno)
+        }
+        // Stale bytes from a previous user are not ours to parse.
+        _ = tcflush(fd, TCIOFLUSH)
+    }
+
+    deinit { close() }
+
+    /// CRTSCTS is 0x80000000, an octal literal that does not import as tcflag_t.
+    static let crtscts: tcflag_t = 0x8000_0000
+
+    /// The termios speed constant for a baud rate in 9600...921600, or nil.
+    public static func speed(forBaud baud: Int) -> speed_t? {
+        switch baud {
+        case 9600: return speed_t(B9600)
+        case 19200: return speed_t(B19200)
+        case 38400: return speed_t(B38400)
+        case 57600: return speed_t(B57600)
+        case 115200: return speed_t(B115200)
+        case 230400: return speed_t(B230400)
+        case 460800: return speed_t(B460800)
+        case 500000: return speed_t(B500000)
+        case 576000: return speed_t(B576000)
+        case 921600: return speed_t(B921600)
+        default: return nil
+        }
+    }
+
+    static func openError(_ e: Int32) -> QsslError {
+        switch e {
+        case EBUSY, EWOULDBLOCK: return .busy
+        case ENOENT, ENXIO, ENODEV: return .noDevice
+        case ENOMEM, EMFILE, ENFILE: return .noMemory
+        default: return .io
+        }
+    }
+
+    static func ioError(_ e: Int32) -> QsslError {
+        switch e {
+        case EIO, ENXIO, ENODEV, EPIPE, EBADF: return .noDevice
+        case ENOMEM: return .noMemory
+        default: return .io
+        }
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(QsslError) -> Int {
+        if fd < 0 { throw .closed }
+        if buffer.count == 0 { return 0 }
+        let r = Sys.read(fd, buffer)
+        if r.value > 0 { return r.value }
+        if r.value == 0 {
+            // Raw mode with VMIN = VTIME = 0 makes an idle tty read 0 (not EAGAIN), and so does a hung-up one
+            // (or EOF on a non-tty). Only the hang-up also shows POLLHUP/POLLERR.
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let polled = Sys.poll(&p, 1, timeoutMs: 0)
+            if polled.value < 0 { throw .io }
+            if p.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { throw .noDevice }
+            return 0
+        }
+        if r.errno == EAGAIN || r.errno == EWOULDBLOCK { return 0 }
+        throw SerialTransport.ioError(r.errno)
+    }
+
+    public func writeSome(_ bytes: UnsafeRawBufferPointer) throws(QsslError) -> Int {
+        if fd < 0 { throw .closed }
+        if bytes.count == 0 { return 0 }
+        let r = Sys.write(fd, bytes)
+        if r.value >= 0 { return r.value }
+        if r.errno == EAGAIN || r.errno == EWOULDBLOCK { return 0 }
+        throw SerialTransport.ioError(r.errno)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, timeoutMs: Int) throws(QsslError) {
+        let deadline = deadlineNs(afterMs: timeoutMs)
+        var done = 0
+        while done < bytes.count {
+            let n = try writeSome(UnsafeRawBufferPointer(rebasing: bytes[done...]))
+            done += n
+            if done == bytes.count { return }
+            if n > 0 { continue }
+            let now = monotonicNs()
+            if now >= deadline { throw .timedOut }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let r = Sys.poll(&p, 1, timeoutMs: Sys.msUntil(deadline, now: now))
+            if r.value < 0 { throw .io }
+            if p.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { throw .noDevice }
+        }
+    }
+
+    /// Closes the fd (releasing the flock). Idempotent.
+    public func close() {
+        let old = fd
+        fd = -1
+        Sys.close(old)
+    }
+}

@@ -1,0 +1,433 @@
+import CPosix
+import Foundation
+import QSSL
+import QSSLCore
+import Testing
+
+func testOptions() -> ChannelOptions {
+    var o = ChannelOptions()
+    o.syncAttempts = 5
+    o.syncIntervalMs = 150
+    o.lateFinalWaitMs = 3000
+    o.guardTimeMs = 30
+    return o
+}
+
+/// A channel over a scripted transport, I/O thread running, no sync.
+func scripted(_ steps: [ScriptedTransport.Step], options: ChannelOptions = testOptions(),
+              responder: ((String) -> [UInt8]?)? = nil,
+              setup: (ATChannel) -> Void = { _ in }) throws -> (ATChannel, ScriptedTransport) {
+    let t = ScriptedTransport(steps, responder: responder)
+    let c = ATChannel(transport: t, options: options)
+    setup(c)
+    try c.startIO()
+    return (c, t)
+}
+
+@Suite("Channel")
+struct ChannelTests {
+    @Test func syncCopesWithAutobaudEchoAndStartupURCs() throws {
+        let t = ScriptedTransport([
+            .expect(.init("AT\r")),                     // autobaud: the first AT goes unanswered
+            .expect(.init("AT\r")),
+            .answer(.init("AT\r\r\nOK\r\n")),           // echo is on
+            .expect(.init("ATE0\r")),
+            .answer(.init("ATE0\r\r\nRDY\r\n\r\nOK\r\n")),
+            .expect(.init("AT+CMEE=1\r")),
+            .answer(.init("\r\n+CFUN: 1\r\n\r\nOK\r\n\r\nCall Ready\r\n")),
+        ])
+        let c = ATChannel(transport: t, options: testOptions())
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        try c.start(timeoutMs: 5000)
+        #expect(urcs.wait { $0.count >= 3 })
+        #expect(urcs.all == [.ready, .cfun(1), .callReady])
+        #expect(t.finished)
+        #expect(t.mismatches.isEmpty)
+        c.close()
+        #expect(t.isClosed)
+    }
+
+    @Test func syncFailsWhenTheModuleNeverAnswers() throws {
+        var o = testOptions()
+        o.syncAttempts = 3
+        o.syncIntervalMs = 50
+        let t = ScriptedTransport([], responder: { _ in nil })
+        let c = ATChannel(transport: t, options: o)
+        #expect(throws: QsslError.timedOut) { try c.start(timeoutMs: 2000) }
+        #expect(String(decoding: t.written, as: UTF8.self) == "AT\rAT\rAT\r")
+        c.close()
+    }
+
+    @Test func normalCommand() throws {
+        let (c, t) = try scripted([.expect(.init("AT+CSQ\r")), .answer(.init("\r\n+CSQ: 20,0\r\n\r\nOK\r\n"))])
+        defer { c.close() }
+        let r = try c.execute(ATRequest("AT+CSQ"), timeoutMs: 2000)
+        #expect(r.lines == ["+CSQ: 20,0"])
+        #expect(r.final == .ok)
+        #expect(r.payloads.isEmpty)
+        #expect(t.mismatches.isEmpty)
+    }
+
+    @Test func intermediateLinesAndEcho() throws {
+        let (c, _) = try scripted([
+            .expect(.init("ATI\r")),
+            .answer(.init("ATI\r\r\nQuectel_Ltd\r\nQuectel_M95\r\nRevision: M95FAR02A08\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let r = try c.execute(ATRequest("ATI"), timeoutMs: 2000)
+        #expect(r.lines == ["Quectel_Ltd", "Quectel_M95", "Revision: M95FAR02A08"])
+        #expect(r.final == .ok)
+    }
+
+    @Test func cmeErrorIsAFinalAndAtThrowsModem() throws {
+        let (c, _) = try scripted([
+            .expect(.init("AT+QSSLCFG=\"sslversion\",9,9\r")), .answer(.init("\r\n+CME ERROR: 50\r\n")),
+            .expect(.init("AT+QSSLCFG=\"sslversion\",9,9\r")), .answer(.init("\r\n+CME ERROR: 50\r\n")),
+            .expect(.init("AT+CSQ\r")), .answer(.init("\r\n+CSQ: 9,0\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let r = try c.execute(ATRequest("AT+QSSLCFG=\"sslversion\",9,9"), timeoutMs: 2000)
+        #expect(r.final == .cmeError(50))
+        #expect(throws: QsslError.modem) { try c.at("AT+QSSLCFG=\"sslversion\",9,9", timeoutMs: 2000) }
+        #expect(c.lastCME == 50)
+        #expect(try c.at("AT+CSQ", timeoutMs: 2000) == ["+CSQ: 9,0"])
+    }
+
+    @Test func promptThenPayloadWithRedactedTrace() throws {
+        let payload = [UInt8]("hello world!")
+        let (c, t) = try scripted([
+            .expect(.init("AT+QSSLSEND=1,12\r")), .answer(.init("\r\n> ")),
+            .expect(payload), .answer(.init("\r\nSEND OK\r\n")),
+        ])
+        defer { c.close() }
+        let trace = Collector<String>()
+        c.traceHandler = { dir, text in trace.append((dir == .toModule ? ">> " : "<< ") + text) }
+        let r = try c.execute(ATRequest("AT+QSSLSEND=1,12", payload: payload, redactPayload: true), timeoutMs: 2000)
+        #expect(r.final == .sendOK)
+        #expect(t.mismatches.isEmpty)
+        #expect(t.finished)
+        #expect(trace.all.contains(">> <12 bytes redacted>"))
+        #expect(!trace.all.contains { $0.contains("hello") })
+    }
+
+    @Test func connectThenPayload() throws {
+        let cert = [UInt8]("-----BEGIN CERTIFICATE-----\r\nOK\r\n")
+        let command = "AT+QSECWRITE=\"RAM:ca.pem\",\(cert.count),100"
+        let (c, t) = try scripted([
+            .expect(.init(command + "\r")), .answer(.init("\r\nCONNECT\r\n")),
+            .expect(cert), .answer(.init("\r\n+QSECWRITE: \(cert.count),1a2b\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let trace = Collector<String>()
+        c.traceHandler = { _, text in trace.append(text) }
+        let r = try c.execute(ATRequest(command, payload: cert), timeoutMs: 2000)
+        #expect(r.lines == ["+QSECWRITE: \(cert.count),1a2b"])
+        #expect(r.final == .ok)
+        #expect(t.mismatches.isEmpty)
+        #expect(trace.all.contains { $0.contains("BEGIN CERTIFICATE") })   // not redacted unless asked
+    }
+
+    @Test func recvPayloadContainingOK() throws {
+        let data = [UInt8]("ab\r\nOK\r\ncd")
+        let (c, _) = try scripted([
+            .expect(.init("AT+QSSLRECV=0,1,1500\r")),
+            .answer(.init("\r\n+QSSLRECV: 54.216.215.33:8883,TCP,\(data.count)\r\n") + data + .init("\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let r = try c.execute(ATRequest("AT+QSSLRECV=0,1,1500"), timeoutMs: 2000)
+        #expect(r.final == .ok)
+        #expect(r.payloads.count == 1)
+        #expect(r.payloads.first?.data == data)
+        #expect(r.payloads.first?.peer == "54.216.215.33:8883")
+        #expect(r.lines.isEmpty)
+    }
+
+    @Test func urcBetweenLinesOfAResponse() throws {
+        let (c, _) = try scripted([
+            .expect(.init("AT+CSQ\r")),
+            .answer(.init("\r\n+CSQ: 20,0\r\n\r\n+QSSLURC: \"recv\",0,1\r\n\r\nOK\r\n")),
+            .expect(.init("AT+CPIN?\r")),
+            .answer(.init("\r\n+CPIN: READY\r\n\r\n+QSSLURC: \"closed\",2\r\n\r\nOK\r\n\r\nUNSOLICITED TEXT\r\n")),
+        ])
+        defer { c.close() }
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        let r = try c.execute(ATRequest("AT+CSQ"), timeoutMs: 2000)
+        #expect(r.lines == ["+CSQ: 20,0"])
+        #expect(r.final == .ok)
+        // "+CPIN: READY" looks like a URC but answers AT+CPIN?: it stays with the command.
+        let p = try c.execute(ATRequest("AT+CPIN?"), timeoutMs: 2000)
+        #expect(p.lines == ["+CPIN: READY"])
+        #expect(urcs.wait { $0.count >= 3 })
+        #expect(urcs.all == [.sslRecv(cid: 0, ssid: 1), .sslClosed(ssid: 2), .other("UNSOLICITED TEXT")])
+    }
+
+    @Test func qilocipCompletesOnTheAddressLine() throws {
+        let (c, _) = try scripted([
+            .expect(.init("AT+QILOCIP\r")), .answer(.init("\r\n10.64.3.7\r\n")),
+            .expect(.init("AT\r")), .answer(.init("\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let r = try c.execute(ATRequest("AT+QILOCIP", completesOnLine: true), timeoutMs: 2000)
+        #expect(r.lines == ["10.64.3.7"])
+        #expect(r.final == nil)
+        #expect(try c.execute(ATRequest("AT"), timeoutMs: 2000).final == .ok)
+    }
+
+    @Test func timeoutThenLateFinalIsNotTakenForTheNextAnswer() throws {
+        let (c, t) = try scripted([
+            .expect(.init("AT+QIACT\r")),
+            // nothing until the test injects the late OK
+            .expect(.init("AT+CSQ\r")), .answer(.init("\r\n+CSQ: 11,0\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        #expect(throws: QsslError.timedOut) { try c.execute(ATRequest("AT+QIACT"), timeoutMs: 100) }
+        let next = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+CSQ"), timeoutMs: 5000) } }
+        // The channel must hold AT+CSQ back while it waits for AT+QIACT's answer.
+        usleep(100_000)
+        #expect(String(decoding: t.written, as: UTF8.self) == "AT+QIACT\r")
+        t.inject(.init("\r\nOK\r\n"))
+        let r = try #require(next.wait()).get()
+        #expect(r.lines == ["+CSQ: 11,0"])
+        #expect(r.final == .ok)
+        #expect(t.mismatches.isEmpty)
+    }
+
+    @Test func timeoutWithoutLateAnswerResumesAfterTheWait() throws {
+        var o = testOptions()
+        o.lateFinalWaitMs = 200
+        let (c, t) = try scripted([
+            .expect(.init("AT+QIACT\r")),
+            .expect(.init("AT\r")), .answer(.init("\r\nOK\r\n")),
+        ], options: o)
+        defer { c.close() }
+        #expect(throws: QsslError.timedOut) { try c.execute(ATRequest("AT+QIACT"), timeoutMs: 100) }
+        #expect(try c.execute(ATRequest("AT"), timeoutMs: 3000).final == .ok)
+        #expect(t.mismatches.isEmpty)
+    }
+
+    @Test func queuedRequestTimesOutWhileAnotherIsInFlight() throws {
+        let (c, t) = try scripted([.expect(.init("AT+SLOW\r"))])
+        defer { c.close() }
+        let slow = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+SLOW"), timeoutMs: 1500) } }
+        #expect(eventually { !t.written.isEmpty })
+        #expect(throws: QsslError.timedOut) { try c.execute(ATRequest("AT+QUEUED"), timeoutMs: 100) }
+        t.inject(.init("\r\nOK\r\n"))
+        let r = try #require(slow.wait()).get()
+        #expect(r.final == .ok)
+        #expect(String(decoding: t.written, as: UTF8.self) == "AT+SLOW\r")
+    }
+
+    @Test func submitFromURCHandlerDrainsRecv() throws {
+        let t = ScriptedTransport([
+            .answer(.init("\r\n+QSSLURC: \"recv\",0,1\r\n")),
+            .expect(.init("AT+QSSLRECV=0,1,1500\r")),
+            .answer(.init("\r\n+QSSLRECV: 1.2.3.4:443,TCP,5\r\nhello\r\nOK\r\n")),
+            .expect(.init("AT+QSSLRECV=0,1,1500\r")),
+            .answer(.init("\r\n+QSSLRECV: 1.2.3.4:443,TCP,6\r\n world\r\nOK\r\n")),
+            .expect(.init("AT+QSSLRECV=0,1,1500\r")),
+            .answer(.init("\r\nOK\r\n")),
+        ])
+        let c = ATChannel(transport: t, options: testOptions())
+        defer { c.close() }
+        let received = Collector<UInt8>()
+        let done = Collector<Bool>()
+        // The pattern of the modem layer: a "recv" URC queues AT+QSSLRECV until the module's buffer is empty.
+        final class Drainer: @unchecked Sendable {
+            let c: ATChannel
+            let received: Collector<UInt8>
+            let done: Collector<Bool>
+            init(_ c: ATChannel, _ r: Collector<UInt8>, _ d: Collector<Bool>) { self.c = c; received = r; done = d }
+            func drain() {
+                c.submit(ATRequest("AT+QSSLRECV=0,1,1500"), timeoutMs: 2000) { result in
+                    guard case .success(let r) = result else { self.done.append(false); return }
+                    let bytes = r.payloads.flatMap(\.data)
+                    bytes.forEach(self.received.append)
+                    if bytes.isEmpty { self.done.append(true) } else { self.drain() }
+                }
+            }
+        }
+        let drainer = Drainer(c, received, done)
+        c.urcHandler = { urc in
+            if case .sslRecv(0, 1) = urc { drainer.drain() }
+        }
+        try c.startIO()
+        #expect(done.wait { !$0.isEmpty })
+        #expect(done.all == [true])
+        #expect(String(decoding: received.all, as: UTF8.self) == "hello world")
+        #expect(t.mismatches.isEmpty)
+        #expect(t.finished)
+    }
+
+    @Test func executeOnTheIOThreadIsRefused() throws {
+        let outcome = Collector<QsslError>()
+        let (c, _) = try scripted([.answer(.init("\r\nRING\r\n"))], setup: { c in
+            c.urcHandler = { [unowned c] _ in
+                do throws(QsslError) { _ = try c.execute(ATRequest("AT"), timeoutMs: 100) } catch { outcome.append(error) }
+            }
+        })
+        defer { c.close() }
+        #expect(outcome.wait { !$0.isEmpty })
+        #expect(outcome.all == [.invalidArgument])
+    }
+
+    @Test func closeWakesABlockedExecute() throws {
+        let (c, t) = try scripted([.expect(.init("AT+QIACT\r"))])
+        let call = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+QIACT"), timeoutMs: 10_000) } }
+        #expect(eventually { !t.written.isEmpty })
+        c.close()
+        let r = try #require(call.wait(timeoutMs: 3000))
+        #expect(throws: QsslError.closed) { try r.get() }
+        #expect(c.isClosed)
+        #expect(t.isClosed)
+        #expect(throws: QsslError.closed) { try c.execute(ATRequest("AT"), timeoutMs: 100) }
+        c.close()   // idempotent
+    }
+
+    @Test func hangUpFailsEveryWaiterWithNoDevice() throws {
+        let (c, t) = try scripted([.expect(.init("AT+CSQ\r")), .hangUp])
+        defer { c.close() }
+        let gone = Collector<Bool>()
+        c.onDeviceGone = { gone.append(true) }
+        #expect(throws: QsslError.noDevice) { try c.execute(ATRequest("AT+CSQ"), timeoutMs: 3000) }
+        #expect(c.deviceGone)
+        #expect(throws: QsslError.noDevice) { try c.execute(ATRequest("AT"), timeoutMs: 1000) }
+        #expect(gone.wait { !$0.isEmpty })
+        #expect(t.mismatches.isEmpty)
+    }
+
+    @Test func manyThreadsGetTheirOwnAnswers() throws {
+        let (c, t) = try scripted([], responder: { line in
+            guard line.hasPrefix("AT+ECHO=") else { return .init("\r\nERROR\r\n") }
+            return .init("\r\n+ECHO: \(line.dropFirst(8))\r\n\r\nOK\r\n")
+        })
+        defer { c.close() }
+        let threads = 8, perThread = 40
+        let failures = Collector<String>()
+        let workers = (0..<threads).map { k in
+            Background { () -> Bool in
+                for i in 0..<perThread {
+                    let n = k * 1000 + i
+                    do {
+                        let r = try c.execute(ATRequest("AT+ECHO=\(n)"), timeoutMs: 5000)
+                        if r.lines != ["+ECHO: \(n)"] || r.final != .ok { failures.append("\(n): \(r.lines)") }
+                    } catch {
+                        failures.append("\(n): \(error)")
+                    }
+                }
+                return true
+            }
+        }
+        for w in workers { #expect(w.wait(timeoutMs: 30_000) == true) }
+        #expect(failures.all.isEmpty)
+        #expect(t.mismatches.isEmpty)
+    }
+
+    @Test func rawModeAfterConnectAndEscapeWithGuardTimes() throws {
+        let (c, t) = try scripted([
+            .expect(.init("ATO\r")), .answer(.init("\r\nCONNECT\r\nfrom server\r\nOK\r\n")),
+            .expect(.init("to server")), .answer(.init("more")),
+            .expect(.init("+++")), .answer(.init("\r\nOK\r\n")),
+            .expect(.init("AT\r")), .answer(.init("\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        var request = ATRequest("ATO")
+        request.entersRawModeOnConnect = true
+        let r = try c.execute(request, timeoutMs: 2000)
+        #expect(r.connected)
+        #expect(r.final == nil)
+        let raw = Collector<UInt8>()
+        c.enterRawMode { bytes in bytes.forEach(raw.append) }
+        try c.writeRaw(.init("to server"), timeoutMs: 2000)
+        // "\r\nOK\r\n" inside the data is data, not a final result.
+        #expect(raw.wait { String(decoding: $0, as: UTF8.self) == "from server\r\nOK\r\nmore" })
+        try c.exitRawMode(timeoutMs: 3000)
+        #expect(try c.execute(ATRequest("AT"), timeoutMs: 2000).final == .ok)
+        #expect(t.mismatches.isEmpty)
+        #expect(t.finished)
+    }
+
+    @Test func openCloseLeavesNoFdOrThread() throws {
+        func count(_ dir: String) -> Int { (try? FileManager.default.contentsOfDirectory(atPath: dir).count) ?? -1 }
+        // Warm up once so lazily created process-wide resources are not counted.
+        do {
+            let (c, _) = try scripted([], responder: { _ in .init("\r\nOK\r\n") })
+            _ = try c.execute(ATRequest("AT"), timeoutMs: 2000)
+            c.close()
+        }
+        let fdsBefore = count("/proc/self/fd")
+        let tasksBefore = count("/proc/self/task")
+        for _ in 0..<200 {
+            let (c, t) = try scripted([], responder: { _ in .init("\r\nOK\r\n") })
+            #expect(try c.execute(ATRequest("AT"), timeoutMs: 2000).final == .ok)
+            c.close()
+            #expect(t.isClosed)
+        }
+        let fdsAfter = count("/proc/self/fd")
+        let tasksAfter = count("/proc/self/task")
+        // A leak would add at least 200 (each channel owns two fds and a thread); other tests run in
+        // parallel in this process, so allow their noise.
+        #expect(fdsAfter - fdsBefore < 50, "fds \(fdsBefore) -> \(fdsAfter)")
+        #expect(tasksAfter - tasksBefore < 50, "tasks \(tasksBefore) -> \(tasksAfter)")
+    }
+
+    @Test func closeAsyncFromAHandler() throws {
+        let (c, t) = try scripted([.answer(.init("\r\n+PDP DEACT\r\n"))], setup: { c in
+            c.urcHandler = { [unowned c] urc in if urc == .pdpDeact { c.closeAsync() } }
+        })
+        #expect(eventually { c.isClosed && t.isClosed })
+        c.close()
+    }
+}
+
+@Suite("EventQueue")
+struct EventQueueTests {
+    func readable(_ fd: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return CPosix.poll(&p, 1, 0) == 1 && p.revents & Int16(POLLIN) != 0
+    }
+
+    @Test func fifoAndFdReadableWhileNonEmpty() {
+        let q = EventQueue<Int>(capacity: 8)
+        defer { q.close() }
+        #expect(!readable(q.fd))
+        q.push(1)
+        q.push(2)
+        #expect(readable(q.fd))
+        #expect(q.pop() == 1)
+        #expect(readable(q.fd))
+        #expect(q.pop() == 2)
+        #expect(!readable(q.fd))
+        #expect(q.pop() == nil)
+    }
+
+    @Test func oldestDroppedBeyondCapacity() {
+        let q = EventQueue<Int>(capacity: 3)
+        defer { q.close() }
+        for i in 1...5 { q.push(i) }
+        #expect(q.dropped == 2)
+        #expect([q.pop(), q.pop(), q.pop(), q.pop()] == [3, 4, 5, nil])
+    }
+
+    @Test func popWithTimeoutWaitsAndTimesOut() {
+        let q = EventQueue<String>()
+        defer { q.close() }
+        #expect(q.pop(timeoutMs: 30) == nil)
+        let waiter = Background { q.pop(timeoutMs: 5000) }
+        usleep(20_000)
+        q.push("x")
+        #expect(waiter.wait() == .some("x"))
+    }
+
+    @Test func closeWakesWaiters() {
+        let q = EventQueue<Int>()
+        let waiter = Background { q.pop(timeoutMs: 10_000) }
+        usleep(20_000)
+        q.close()
+        #expect(waiter.wait(timeoutMs: 3000) == .some(nil))
+        #expect(q.fd == -1)
+        q.push(1)
+        #expect(q.pop() == nil)
+    }
+}
