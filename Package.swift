@@ -30,7 +30,9 @@ let package = Package(
         // Pure protocol: parser, codecs, checksum. No I/O.
         .target(name: "QSSLCore", swiftSettings: lean),
         // The driver: transport, channel, modem API and the C ABI shell.
-        .target(name: "QSSL", dependencies: ["QSSLCore", "CPosix", "CQSSL"], swiftSettings: lean),
+        // scripts/qssl.map: libqssl.so exports the qssl_* functions of include/qssl.h and nothing else.
+        .target(name: "QSSL", dependencies: ["QSSLCore", "CPosix", "CQSSL"], swiftSettings: lean,
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/scripts/qssl.map"])]),
         // The virtual module (not shipped in libqssl.so).
         .target(name: "QSSLSim", dependencies: [
             "QSSLCore", "CPosix",

@@ -13,8 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 # declarations. Function-pointer typedefs read "(*qssl_x_fn)(" and do not match.
 gcc -E -P -x c "$root/include/qssl.h" | grep -oE '\bqssl_[A-Za-z0-9_]+[[:space:]]*\(' \
     | sed -E 's/[[:space:]]*\($//' | sort -u > "$tmp/declared"
-# Defined dynamic symbols, version suffixes (@@QSSL_0) removed.
-nm -D --defined-only "$lib" | awk '{print $NF}' | sed -E 's/@.*$//' | sort -u > "$tmp/exported"
+# Defined global dynamic symbols (upper-case nm type; lower case = local, not exported), without the
+# version node itself (type A) and without version suffixes (@@QSSL_0).
+nm -D --defined-only "$lib" | awk '$2 ~ /^[A-Z]$/ && $2 != "A" {print $NF}' | sed -E 's/@.*$//' | sort -u > "$tmp/exported"
 
 status=0
 missing=$(comm -23 "$tmp/declared" "$tmp/exported")

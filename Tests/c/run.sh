@@ -38,8 +38,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a background program and prints the first line of its output (waits at most 60 s).
+# Starts a background program and sets bg_line to the first line of its output (waits at most 60 s).
+# Not called in $(...): the pid list and the counter must stay in this shell.
 n_bg=0
+bg_line=
 start_bg() {
     n_bg=$((n_bg + 1))
     local out=$tmp/bg$n_bg.out
@@ -47,7 +49,7 @@ start_bg() {
     local pid=$!
     pids+=("$pid")
     for _ in $(seq 600); do
-        if [ -s "$out" ] && [ "$(wc -l < "$out")" -ge 1 ]; then head -n1 "$out"; return 0; fi
+        if [ -s "$out" ] && [ "$(wc -l < "$out")" -ge 1 ]; then bg_line=$(head -n1 "$out"); return 0; fi
         kill -0 "$pid" 2>/dev/null || { cat "$tmp/bg$n_bg.err" >&2; die "$* exited early"; }
         sleep 0.1
     done
@@ -60,10 +62,11 @@ echo "== exports"
 echo "== certificates and servers"
 "$root/scripts/make-test-certs.sh" "$tmp/certs" >/dev/null
 c=$tmp/certs
-tls_port=$(start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key")
-mtls_port=$(start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --ca "$c/ca.pem" --require-client-cert)
-tcp_port=$(start_bg "$sim" echo-server --plain)
-bye_port=$(start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --send "bye")
+start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key"; tls_port=$bg_line
+start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --ca "$c/ca.pem" --require-client-cert
+mtls_port=$bg_line
+start_bg "$sim" echo-server --plain; tcp_port=$bg_line
+start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --send "bye"; bye_port=$bg_line
 echo "TLS echo :$tls_port, TLS echo with client certificates :$mtls_port, TCP echo :$tcp_port, TLS send-and-close :$bye_port"
 
 programs=(example test_hostile test_flows test_cycles)
@@ -85,7 +88,8 @@ for mode in $modes; do
         "$cc" "${flags[@]}" -o "$tmp/$mode/$p" "$root/Tests/c/$p.c" -L"$libdir" -Wl,-rpath,"$libdir" -lqssl -lpthread
     done
     for p in "${programs[@]}"; do
-        dev=$(start_bg "$sim" run)
+        start_bg "$sim" run
+        dev=$bg_line
         case $p in
             example) args=("$dev" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key") ;;
             test_hostile) args=("$dev" "$tls_port") ;;

@@ -1,0 +1,505 @@
+import CPosix
+import CQSSL
+import QSSLCore
+
+// The functions of include/qssl.h. A thin shell: check the C arguments (nothing unchecked is dereferenced),
+// convert types, call the Modem, turn its typed errors into the header's codes. Behaviour lives in Modem.
+
+/// A StaticString as a C string (static storage; NUL-terminated by the compiler).
+@inline(__always)
+func staticC(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// `size` field of a versioned struct, read without assuming the rest of the struct is there.
+@inline(__always)
+func structSize(_ p: UnsafeRawPointer) -> Int {
+    Int(p.load(as: UInt32.self))
+}
+
+let optionsV1Size = MemoryLayout<qssl_modem_options>.size
+let ctxConfigV1Size = MemoryLayout<qssl_ctx_config>.size
+let eventV1Size = MemoryLayout<qssl_event>.size
+let stateV1Size = MemoryLayout<qssl_state_info>.size
+let socketInfoSize = MemoryLayout<qssl_socket_info>.size
+
+// MARK: - Library and errors
+
+/// Library version as static text.
+@implementation @c public func qssl_version() -> UnsafePointer<CChar>! {
+    staticC("0.1")
+}
+
+/// The last failure on this handle (owned by the handle), or static text.
+@implementation @c public func qssl_errmsg(_ m: OpaquePointer?) -> UnsafePointer<CChar>! {
+    if m == nil { return staticC("invalid handle (NULL)") }
+    switch registry.lookup(m) {
+    case .failure(let e): return e == .closed ? staticC("handle is closed") : staticC("not a qssl handle")
+    case .success(let h): return h.lastText ?? staticC("no error")
+    }
+}
+
+/// Copies qssl_errmsg(m) into buf ("Text out" rules).
+@implementation @c public func qssl_errmsg_copy(_ m: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?,
+                                                _ cap: Int) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if cap < 0 || cap > maxCount || (buf == nil && cap > 0) { return QsslError.invalidArgument.rawValue }
+        return h.withLastText { p in copyOut(p.map { String(cString: $0) } ?? "no error", buf, cap) }
+    }
+}
+
+// MARK: - Opening and closing
+
+@implementation @c public func qssl_modem_options_init(_ opts: UnsafeMutablePointer<qssl_modem_options>?) -> Int32 {
+    guard let opts else { return QsslError.invalidArgument.rawValue }
+    opts.pointee = qssl_modem_options(size: UInt32(optionsV1Size), baud: 115200, rtscts: 0, open_timeout_ms: 5000,
+                                      command_timeout_ms: 5000, log: nil, log_user: nil)
+    return 0
+}
+
+@implementation @c public func qssl_modem_open(_ device: UnsafePointer<CChar>?,
+                                               _ options: UnsafePointer<qssl_modem_options>?,
+                                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guard let out else { return QsslError.invalidArgument.rawValue }
+    out.pointee = nil
+    guard let path = cString(device), !path.isEmpty else { return QsslError.invalidArgument.rawValue }
+    var serial = SerialOptions()
+    var mo = ModemOptions()
+    var log: qssl_log_fn? = nil
+    var logUser: UnsafeMutableRawPointer? = nil
+    if let options {
+        guard structSize(options) >= optionsV1Size else { return QsslError.invalidArgument.rawValue }
+        let o = options.pointee
+        guard o.baud > 0, o.open_timeout_ms >= 0, o.command_timeout_ms >= 0 else {
+            return QsslError.invalidArgument.rawValue
+        }
+        serial.baud = Int(o.baud)
+        serial.rtscts = o.rtscts != 0
+        if o.open_timeout_ms > 0 { mo.startTimeoutMs = Int(o.open_timeout_ms) }
+        if o.command_timeout_ms > 0 { mo.commandTimeoutMs = Int(o.command_timeout_ms) }
+        log = o.log
+        logUser = o.log_user
+    }
+    let modem: Modem
+    do throws(QsslError) {
+        modem = try Modem.open(path: path, serial: serial, options: mo)
+    } catch {
+        return error.rawValue
+    }
+    let h = registry.add(modem)
+    if let log {
+        let rc = h.setLog(log, logUser)
+        if rc != 0 {
+            _ = registry.remove(h.cHandle)
+            h.shutdown()
+            return rc
+        }
+    }
+    out.pointee = h.cHandle
+    return 0
+}
+
+@implementation @c public func qssl_modem_close(_ m: OpaquePointer?) -> Int32 {
+    switch registry.remove(m) {
+    case .failure(let e): return e.rawValue
+    case .success(let h):
+        h.shutdown()
+        return 0
+    }
+}
+
+@implementation @c public func qssl_at(_ m: OpaquePointer?, _ cmd: UnsafePointer<CChar>?,
+                                       _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int, _ timeout_ms: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let command = cString(cmd), !command.isEmpty else { return h.fail(.invalidArgument, "empty command") }
+        if cap < 0 || cap > maxCount { return h.fail(.invalidArgument, "cap out of range") }
+        if buf == nil && cap > 0 { return h.fail(.invalidArgument, "buf is NULL") }
+        let t = timeout_ms > 0 ? Int(timeout_ms) : h.modem.options.commandTimeoutMs
+        let lines = try h.modem.at(command, timeoutMs: t)
+        var text = ""
+        for l in lines {
+            text += l
+            text += "\n"
+        }
+        return copyOut(text, buf, cap)
+    }
+}
+
+// MARK: - Certificates
+
+@implementation @c public func qssl_cert_write(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                               _ data: UnsafeRawPointer?, _ len: Int) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL") }
+        guard let data else { return h.fail(.invalidArgument, "data is NULL") }
+        // Size against the name's storage before touching the bytes: a wrong len must not read past them.
+        do throws(QsslError) {
+            let cn = try CertName(n)
+            try cn.checkSize(len)
+        } catch {
+            return h.fail(.invalidArgument, "bad certificate name, or size not 1-32768 (RAM) / 1-2025 (NVRAM)")
+        }
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: data, count: len))
+        try h.modem.writeCertificate(name: n, data: bytes, replace: true)
+        return 0
+    }
+}
+
+@implementation @c public func qssl_cert_check(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL") }
+        return try h.modem.checkCertificate(name: n) ? 1 : 0
+    }
+}
+
+@implementation @c public func qssl_cert_delete(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL") }
+        try h.modem.deleteCertificate(name: n)
+        return 0
+    }
+}
+
+// MARK: - Packet data
+
+@implementation @c public func qssl_pdp_activate(_ m: OpaquePointer?, _ apn: UnsafePointer<CChar>?,
+                                                 _ user: UnsafePointer<CChar>?,
+                                                 _ password: UnsafePointer<CChar>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let a = cString(apn) else { return h.fail(.invalidArgument, "apn is NULL") }
+        _ = try h.modem.activatePDP(PDPConfig(apn: a, user: cString(user) ?? "", password: cString(password) ?? ""))
+        return 0
+    }
+}
+
+@implementation @c public func qssl_pdp_local_ip(_ m: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?,
+                                                 _ cap: Int) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if cap < 0 || cap > maxCount || (buf == nil && cap > 0) { return h.fail(.invalidArgument, "bad buffer") }
+        return copyOut(try h.modem.localIP(), buf, cap)
+    }
+}
+
+@implementation @c public func qssl_pdp_deactivate(_ m: OpaquePointer?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        try h.modem.deactivatePDP()
+        return 0
+    }
+}
+
+// MARK: - SSL contexts
+
+@implementation @c public func qssl_ctx_config_init(_ config: UnsafeMutablePointer<qssl_ctx_config>?) -> Int32 {
+    guard let config else { return QsslError.invalidArgument.rawValue }
+    var c = qssl_ctx_config()
+    c.size = UInt32(ctxConfigV1Size)
+    c.version = SSLVersion.all.rawValue
+    c.seclevel = SecLevel.none.rawValue
+    c.n_ciphersuites = 1
+    c.ciphersuites.0 = CipherSuite.all.rawValue
+    config.pointee = c
+    return 0
+}
+
+/// A certificate name field: nil for "", `.invalidArgument` for a field without NUL or a bad name.
+private func certField(_ raw: UnsafeRawBufferPointer) throws(QsslError) -> CertName? {
+    guard let s = readField(raw) else { throw .invalidArgument }
+    if s.isEmpty { return nil }
+    return try CertName(s)
+}
+
+@implementation @c public func qssl_ctx_configure(_ m: OpaquePointer?, _ ctx: Int32,
+                                                  _ config: UnsafePointer<qssl_ctx_config>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard ctx >= 0 && ctx <= 5 else { return h.fail(.invalidArgument, "context not 0-5") }
+        guard let config, structSize(config) >= ctxConfigV1Size else {
+            return h.fail(.invalidArgument, "config is NULL or its size is too small")
+        }
+        let c = config.pointee
+        guard let version = SSLVersion(rawValue: c.version) else { return h.fail(.invalidArgument, "version") }
+        guard let sec = SecLevel(rawValue: c.seclevel) else { return h.fail(.invalidArgument, "seclevel") }
+        guard c.n_ciphersuites >= 1 && c.n_ciphersuites <= 6 else {
+            return h.fail(.invalidArgument, "n_ciphersuites not 1-6")
+        }
+        var suites: [CipherSuite] = []
+        let count = Int(c.n_ciphersuites)
+        let badSuite = withUnsafeBytes(of: c.ciphersuites) { raw -> Bool in
+            for i in 0..<count {
+                guard let s = CipherSuite(rawValue: raw.load(fromByteOffset: i * 2, as: UInt16.self)) else { return true }
+                suites.append(s)
+            }
+            return false
+        }
+        if badSuite { return h.fail(.invalidArgument, "unknown cipher suite") }
+        let cfg: SSLContextConfig
+        do throws(QsslError) {
+            let ca = try withUnsafeBytes(of: c.cacert) { (r: UnsafeRawBufferPointer) throws(QsslError) in try certField(r) }
+            let cc = try withUnsafeBytes(of: c.clientcert) { (r: UnsafeRawBufferPointer) throws(QsslError) in try certField(r) }
+            let ck = try withUnsafeBytes(of: c.clientkey) { (r: UnsafeRawBufferPointer) throws(QsslError) in try certField(r) }
+            cfg = SSLContextConfig(context: Int(ctx), version: version, cipherSuites: suites, secLevel: sec,
+                                   caCert: ca, clientCert: cc, clientKey: ck)
+            try cfg.validate()
+        } catch {
+            return h.fail(.invalidArgument, "bad certificate name, or the seclevel lacks a name it needs")
+        }
+        try h.modem.configureSSLContext(cfg)
+        return 0
+    }
+}
+
+@implementation @c public func qssl_ctx_query(_ m: OpaquePointer?, _ ctx: Int32,
+                                              _ out: UnsafeMutablePointer<qssl_ctx_config>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard ctx >= 0 && ctx <= 5 else { return h.fail(.invalidArgument, "context not 0-5") }
+        guard let out, structSize(out) >= ctxConfigV1Size else {
+            return h.fail(.invalidArgument, "out is NULL or its size is too small")
+        }
+        let r = try h.modem.querySSLContext(Int(ctx))
+        var c = qssl_ctx_config()
+        c.size = UInt32(ctxConfigV1Size)
+        c.version = r.version.rawValue
+        c.seclevel = r.secLevel.rawValue
+        let suites = r.cipherSuites.prefix(6)
+        c.n_ciphersuites = UInt32(suites.count)
+        withUnsafeMutableBytes(of: &c.ciphersuites) { raw in
+            for (i, s) in suites.enumerated() { raw.storeBytes(of: s.rawValue, toByteOffset: i * 2, as: UInt16.self) }
+        }
+        withUnsafeMutableBytes(of: &c.cacert) { copyField(r.caCert?.text ?? "", into: $0) }
+        withUnsafeMutableBytes(of: &c.clientcert) { copyField(r.clientCert?.text ?? "", into: $0) }
+        withUnsafeMutableBytes(of: &c.clientkey) { copyField(r.clientKey?.text ?? "", into: $0) }
+        out.pointee = c
+        return 0
+    }
+}
+
+// MARK: - Sockets
+
+/// Checks a socket id, a buffer and a length; returns a code (< 0) or nil when they are usable.
+private func checkIO(_ h: CHandle, _ id: Int32, _ buf: UnsafeRawPointer?, _ len: Int, allowEmpty: Bool) -> Int32? {
+    if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
+    if len < 0 || len > maxCount { return h.fail(.invalidArgument, "length out of range") }
+    if len == 0 && !allowEmpty { return h.fail(.invalidArgument, "zero capacity") }
+    if buf == nil && len > 0 { return h.fail(.invalidArgument, "buffer is NULL") }
+    return nil
+}
+
+/// `.closed` unless socket `id` is open with `kind`.
+private func checkKind(_ h: CHandle, _ id: Int32, _ kind: SocketKind) -> Int32? {
+    if h.modem.socketKind(Int(id)) != kind {
+        return h.fail(.closed, "no open " + (kind == .ssl ? "SSL" : "TCP") + " socket \(id)")
+    }
+    return nil
+}
+
+/// The send deadline: 30 s, or more for large sends (about 5 bytes per millisecond).
+private func sendTimeoutMs(_ len: Int) -> Int { max(30_000, len / 5) }
+
+/// C timeout for recv-like calls: < 0 waits without limit.
+private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
+
+@implementation @c public func qssl_open(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<CChar>?,
+                                         _ port: Int32, _ timeout_s: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard ctx >= 0 && ctx <= 5 else { return h.fail(.invalidArgument, "context not 0-5") }
+        guard let hs = cString(host), !hs.isEmpty else { return h.fail(.invalidArgument, "host is NULL or empty") }
+        guard port >= 1 && port <= 65535 else { return h.fail(.invalidArgument, "port not 1-65535") }
+        guard timeout_s == 0 || (timeout_s >= 10 && timeout_s <= 300) else {
+            return h.fail(.invalidArgument, "timeout_s not 0 or 10-300")
+        }
+        let id = try h.modem.openSSL(host: hs, port: Int(port), context: Int(ctx),
+                                     timeoutS: timeout_s == 0 ? 90 : Int(timeout_s))
+        return Int32(id)
+    }
+}
+
+@implementation @c public func qssl_send(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
+                                         _ len: Int) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if let rc = checkIO(h, id, buf, len, allowEmpty: true) { return rc }
+        if let rc = checkKind(h, id, .ssl) { return rc }
+        if len == 0 { return 0 }
+        return Int32(try h.modem.send(socket: Int(id), UnsafeRawBufferPointer(start: buf, count: len),
+                                      timeoutMs: sendTimeoutMs(len)))
+    }
+}
+
+@implementation @c public func qssl_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
+                                         _ cap: Int, _ timeout_ms: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if let rc = checkIO(h, id, buf, cap, allowEmpty: false) { return rc }
+        if let rc = checkKind(h, id, .ssl) { return rc }
+        return Int32(try h.modem.recv(socket: Int(id), into: UnsafeMutableRawBufferPointer(start: buf, count: cap),
+                                      timeoutMs: waitMs(timeout_ms)))
+    }
+}
+
+@implementation @c public func qssl_close(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
+        if let rc = checkKind(h, id, .ssl) { return rc }
+        try h.modem.closeSocket(Int(id))
+        return 0
+    }
+}
+
+@implementation @c public func qssl_tcp_open(_ m: OpaquePointer?, _ host: UnsafePointer<CChar>?, _ port: Int32,
+                                             _ timeout_s: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let hs = cString(host), !hs.isEmpty else { return h.fail(.invalidArgument, "host is NULL or empty") }
+        guard port >= 1 && port <= 65535 else { return h.fail(.invalidArgument, "port not 1-65535") }
+        guard timeout_s >= 0 && timeout_s <= 300 else { return h.fail(.invalidArgument, "timeout_s not 0-300") }
+        let id = try h.modem.openTCP(host: hs, port: Int(port), timeoutMs: (timeout_s == 0 ? 90 : Int(timeout_s)) * 1000)
+        return Int32(id)
+    }
+}
+
+@implementation @c public func qssl_tcp_send(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
+                                             _ len: Int) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if let rc = checkIO(h, id, buf, len, allowEmpty: true) { return rc }
+        if let rc = checkKind(h, id, .tcp) { return rc }
+        if len == 0 { return 0 }
+        return Int32(try h.modem.send(socket: Int(id), UnsafeRawBufferPointer(start: buf, count: len),
+                                      timeoutMs: sendTimeoutMs(len)))
+    }
+}
+
+@implementation @c public func qssl_tcp_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
+                                             _ cap: Int, _ timeout_ms: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if let rc = checkIO(h, id, buf, cap, allowEmpty: false) { return rc }
+        if let rc = checkKind(h, id, .tcp) { return rc }
+        return Int32(try h.modem.recv(socket: Int(id), into: UnsafeMutableRawBufferPointer(start: buf, count: cap),
+                                      timeoutMs: waitMs(timeout_ms)))
+    }
+}
+
+@implementation @c public func qssl_tcp_close(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
+        if let rc = checkKind(h, id, .tcp) { return rc }
+        try h.modem.closeSocket(Int(id))
+        return 0
+    }
+}
+
+// MARK: - State
+
+@implementation @c public func qssl_state(_ m: OpaquePointer?, _ out: UnsafeMutablePointer<qssl_state_info>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let out, structSize(out) >= stateV1Size else {
+            return h.fail(.invalidArgument, "out is NULL or its size is too small")
+        }
+        let r = try h.modem.state()
+        var st = qssl_state_info()
+        st.size = UInt32(stateV1Size)
+        st.ip_state = r.ipState.rawValue
+        withUnsafeMutableBytes(of: &st.ip_state_text) { copyField(r.ipStateText, into: $0) }
+        let socks = r.sockets.prefix(6)
+        st.n_sockets = Int32(socks.count)
+        withUnsafeMutableBytes(of: &st.sockets) { raw in
+            for (i, s) in socks.enumerated() {
+                var info = qssl_socket_info()
+                info.size = UInt32(socketInfoSize)
+                info.id = Int32(clamping: s.index)
+                info.ssl = s.isSSL ? 1 : 0
+                info.status = s.status.rawValue
+                info.port = Int32(clamping: s.port)
+                withUnsafeMutableBytes(of: &info.type) { copyField(s.type, into: $0) }
+                withUnsafeMutableBytes(of: &info.address) { copyField(s.address, into: $0) }
+                raw.storeBytes(of: info, toByteOffset: i * socketInfoSize, as: qssl_socket_info.self)
+            }
+        }
+        out.pointee = st
+        return 0
+    }
+}
+
+// MARK: - Events
+
+/// The C form of a Modem event.
+func cEvent(_ e: ModemEvent, _ modem: Modem) -> qssl_event {
+    var ev = qssl_event()
+    ev.size = UInt32(eventV1Size)
+    ev.type = e.kind
+    ev.socket = -1
+    ev.kind = -1
+    var text: String
+    switch e {
+    case .dataReady(let s):
+        ev.socket = Int32(s)
+        text = "socket \(s): data ready"
+    case .socketClosed(let s):
+        ev.socket = Int32(s)
+        text = "socket \(s): closed by the peer"
+    case .pdpDeactivated: text = "PDP context deactivated"
+    case .moduleReset: text = "module restarted"
+    case .deviceGone: text = "device gone"
+    case .pdpActivated: text = "PDP context activated"
+    case .supervisorReboot: text = "PDP activation kept failing: module rebooted"
+    case .configurationReapplied(let ok):
+        ev.value = ok ? 1 : 0
+        text = ok ? "configuration re-applied" : "re-applying the configuration failed"
+    }
+    if ev.socket >= 0, let k = modem.socketKind(Int(ev.socket)) { ev.kind = k.rawValue }
+    withUnsafeMutableBytes(of: &ev.text) { copyField(text, into: $0) }
+    return ev
+}
+
+@implementation @c public func qssl_event_fd(_ m: OpaquePointer?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        let fd = h.modem.events.fd
+        return fd >= 0 ? fd : h.fail(.closed, "event queue closed")
+    }
+}
+
+@implementation @c public func qssl_next_event(_ m: OpaquePointer?, _ event: UnsafeMutablePointer<qssl_event>?,
+                                               _ timeout_ms: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let event, structSize(event) >= eventV1Size else {
+            return h.fail(.invalidArgument, "event is NULL or its size is too small")
+        }
+        let q = h.modem.events
+        var e: ModemEvent? = nil
+        if timeout_ms == 0 {
+            e = q.pop()
+        } else if timeout_ms > 0 {
+            e = q.pop(timeoutMs: Int(timeout_ms))
+        } else {
+            // No limit, but notice a close made meanwhile.
+            while e == nil && !h.modem.isClosed { e = q.pop(timeoutMs: 1000) }
+        }
+        guard let e else {
+            if h.modem.isClosed { return h.fail(.closed, "modem closed") }
+            return h.fail(timeout_ms == 0 ? .again : .timedOut, "no event")
+        }
+        event.pointee = cEvent(e, h.modem)
+        return 0
+    }
+}
+
+@implementation @c public func qssl_set_event_callback(_ m: OpaquePointer?, _ fn: qssl_event_fn?,
+                                                       _ user: UnsafeMutableRawPointer?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let fn else {
+            h.modem.setEventCallback(nil)
+            return 0
+        }
+        let handle = h.cHandle
+        let modem = h.modem
+        // The Modem calls this on its dispatcher thread with no lock held; Modem.close() drops it (and with it
+        // the reference to the modem).
+        modem.setEventCallback { e in
+            var ev = cEvent(e, modem)
+            fn(handle, &ev, user)
+        }
+        return 0
+    }
+}
+
+@implementation @c public func qssl_set_log_callback(_ m: OpaquePointer?, _ fn: qssl_log_fn?,
+                                                     _ user: UnsafeMutableRawPointer?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        h.setLog(fn, user)
+    }
+}
