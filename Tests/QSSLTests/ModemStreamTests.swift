@@ -1,0 +1,303 @@
+import CPosix
+import Foundation
+import QSSL
+import QSSLCore
+import QSSLSim
+import Testing
+
+/// Byte-exact streams through the Modem API: a 10 MB echo, six sockets from six threads, a remote close
+/// with data still buffered, PDP loss and module reset.
+@Suite struct ModemStreamTests {
+    /// Sends `data` on `socket` from one thread while this thread reads the echo; the writer stays at most
+    /// `window` bytes ahead so the module's buffers never fill both ways.
+    static func echo(_ m: Modem, socket: Int, _ data: [UInt8], window: Int = 48 * 1024) throws -> [UInt8] {
+        final class Shared: @unchecked Sendable {
+            let lock = NSCondition()
+            var received = 0
+            var writeError: Error? = nil
+        }
+        let sh = Shared()
+        let lock = sh.lock
+        let writer = Thread {
+            var off = 0
+            while off < data.count {
+                lock.lock()
+                while off - sh.received > window && sh.writeError == nil {
+                    _ = lock.wait(until: Date().addingTimeInterval(0.05))
+                }
+                lock.unlock()
+                let n = min(8192, data.count - off)
+                do {
+                    let sent = try data[off..<(off + n)].withUnsafeBytes { p -> Result<Int, QsslError> in
+                        do throws(QsslError) { return .success(try m.send(socket: socket, p, timeoutMs: 60_000)) }
+                        catch { return .failure(error) }
+                    }.get()
+                    off += sent
+                } catch {
+                    lock.lock(); sh.writeError = error; lock.unlock()
+                    return
+                }
+            }
+        }
+        writer.start()
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count)
+        let deadline = Date().addingTimeInterval(300)
+        while out.count < data.count {
+            lock.lock()
+            let we = sh.writeError
+            lock.unlock()
+            if let we { throw we }
+            if Date() > deadline { throw ModemTestError("echo timed out at \(out.count) bytes") }
+            let chunk = try m.recv(socket: socket, maxCount: 65536, timeoutMs: 2000)
+            if chunk.isEmpty { throw ModemTestError("end of stream after \(out.count) bytes") }
+            out += chunk
+            lock.lock()
+            sh.received = out.count
+            lock.signal()
+            lock.unlock()
+        }
+        return out
+    }
+
+    @Test func tenMegabyteEchoOverOneSSLSocket() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+        defer { tls.stop() }
+        let rig = try ModemRig(fragment: false, noise: 0.02)
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        let data = modemTestBytes(10 * 1024 * 1024, seed: 10)
+        let t0 = Date()
+        let back = try Self.echo(m, socket: s, data)
+        let secs = Date().timeIntervalSince(t0)
+        print("ModemStreamTests: 10 MB SSL echo through qssl-sim: \(String(format: "%.1f", secs)) s, "
+              + "\(String(format: "%.0f", Double(2 * data.count) / secs / 1024)) KiB/s both ways")
+        #expect(back.count == data.count)
+        #expect(back == data)
+        try m.closeSocket(s)
+    }
+
+    @Test func sixSocketsFromSixThreads() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+        defer { tls.stop() }
+        let tcp = try TestTLSServer(plainTCPMode: .echo)
+        defer { tcp.stop() }
+        // SEND FAIL now and then exercises the back-off.
+        let rig = try ModemRig(fragment: true, noise: 0.05, sendFail: 0.05)
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var failures: [String] = []
+            var indexes: [Int] = []
+        }
+        let res = Results()
+        let results = res.lock
+        var threads: [Thread] = []
+        let done = DispatchGroup()
+        for i in 0..<6 {
+            done.enter()
+            let t = Thread {
+                defer { done.leave() }
+                do {
+                    let s = i < 4 ? try m.openSSL(host: "127.0.0.1", port: tls.port)
+                                  : try m.openTCP(host: "127.0.0.1", port: tcp.port)
+                    results.lock(); res.indexes.append(s); results.unlock()
+                    let data = modemTestBytes(96 * 1024 + i * 777, seed: UInt64(100 + i))
+                    var back: [UInt8] = []
+                    var off = 0
+                    // Send a piece, read its echo: every thread keeps its own stream moving.
+                    while off < data.count {
+                        let n = min(4096 + i * 100, data.count - off)
+                        let piece = Array(data[off..<(off + n)])
+                        let sent = try m.send(socket: s, piece, timeoutMs: 60_000)
+                        if sent != n { throw ModemTestError("socket \(s): short send \(sent)/\(n)") }
+                        back += try modemReadAll(m, socket: s, count: n, timeoutMs: 60_000)
+                        off += n
+                    }
+                    if back != data { throw ModemTestError("socket \(s): echo differs") }
+                    try m.closeSocket(s)
+                } catch {
+                    results.lock(); res.failures.append("thread \(i): \(error)"); results.unlock()
+                }
+            }
+            threads.append(t)
+            t.start()
+        }
+        #expect(done.wait(timeout: .now() + 240) == .success)
+        results.lock()
+        defer { results.unlock() }
+        #expect(res.failures.isEmpty, "\(res.failures)")
+        #expect(Set(res.indexes).count == 6)
+    }
+
+    /// The peer sends data and closes: the "closed" URC arrives while the bytes sit in the host buffer; all of
+    /// them are read, then end of stream.
+    @Test func closedWhileBufferedLosesNothing() throws {
+        let certs = try ModemTestCerts.get()
+        let payload = modemTestBytes(40_000, seed: 7)
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"),
+                                    mode: .sendThenClose(payload))
+        defer { tls.stop() }
+        let rig = try ModemRig()
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        // Wait for the close event without reading anything.
+        var closed = false
+        let deadline = Date().addingTimeInterval(30)
+        while !closed && Date() < deadline {
+            if let e = m.events.pop(timeoutMs: 500), e == .socketClosed(socket: s) { closed = true }
+        }
+        #expect(closed)
+        #expect(m.available(socket: s) == payload.count)
+        let got = try modemReadAll(m, socket: s, count: payload.count + 1)
+        #expect(got == payload)
+        #expect(try m.recv(socket: s, maxCount: 10, timeoutMs: 100) == [])
+        #expect(throws: QsslError.closed) { try m.send(socket: s, [1, 2, 3]) }
+        try m.closeSocket(s)
+    }
+
+    /// More data than the high-water mark: draining pauses, resumes as the user reads; nothing is lost.
+    @Test func highWaterMarkPausesAndResumes() throws {
+        let certs = try ModemTestCerts.get()
+        let payload = modemTestBytes(300_000, seed: 8)
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"),
+                                    mode: .sendThenClose(payload))
+        defer { tls.stop() }
+        var o = ModemOptions()
+        o.highWaterMark = 16 * 1024
+        let rig = try ModemRig(fragment: false, noise: 0.02, modemOptions: o)
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        Thread.sleep(forTimeInterval: 1.0)
+        // Bounded by the mark plus one module read.
+        #expect(m.available(socket: s) <= 16 * 1024 + 1500)
+        let got = try modemReadAll(m, socket: s, count: payload.count + 1, timeoutMs: 60_000)
+        #expect(got == payload)
+    }
+
+    /// +PDP DEACT: waiters wake with .pdpDeactivated, buffered bytes first.
+    @Test func pdpDeactivationFailsSockets() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+        defer { tls.stop() }
+        let rig = try ModemRig(configure: { $0.pdpDeactAfterSeconds = 2.0 })
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        #expect(try m.send(socket: s, [1, 2, 3]) == 3)
+        // Blocks until the module drops the context.
+        var got: [UInt8] = []
+        var failure: QsslError? = nil
+        let deadline = Date().addingTimeInterval(15)
+        while failure == nil && Date() < deadline {
+            do throws(QsslError) { got += try m.recv(socket: s, maxCount: 100, timeoutMs: 1000) } catch {
+                if error != .timedOut { failure = error }
+            }
+        }
+        #expect(got == [1, 2, 3])
+        #expect(failure == .pdpDeactivated)
+        #expect(!m.isPDPActive)
+        #expect(throws: QsslError.pdpDeactivated) { try m.send(socket: s, [4]) }
+        try m.closeSocket(s)
+    }
+
+    /// RDY: sockets fail with .reset, a .moduleReset event is queued, and with reapplyAfterReset the PDP context
+    /// and SSL context come back so a new connection works.
+    @Test func moduleResetAndReapply() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+        defer { tls.stop() }
+        var o = ModemOptions()
+        o.reapplyAfterReset = true
+        let rig = try ModemRig(noise: 0, configure: { $0.resetAfterCommands = 40 }, modemOptions: o)
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        try m.configureSSLContext(SSLContextConfig(context: 0, version: .tls1_2))
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        var failure: QsslError? = nil
+        for _ in 0..<60 {
+            do throws(QsslError) {
+                _ = try m.send(socket: s, [0x41], timeoutMs: 5000)
+                _ = try m.recv(socket: s, maxCount: 10, timeoutMs: 2000)
+            } catch {
+                failure = error
+                break
+            }
+        }
+        #expect(failure == .reset || failure == .closed || failure == .modem)
+        var sawReset = false
+        var reapplied: Bool? = nil
+        let deadline = Date().addingTimeInterval(30)
+        while reapplied == nil && Date() < deadline {
+            guard let e = m.events.pop(timeoutMs: 500) else { continue }
+            if e == .moduleReset { sawReset = true }
+            if case .configurationReapplied(let ok) = e { reapplied = ok }
+        }
+        #expect(sawReset)
+        #expect(reapplied == true)
+        #expect(throws: QsslError.reset) { try m.recv(socket: s, maxCount: 10, timeoutMs: 100) }
+        try m.closeSocket(s)
+        #expect(m.isPDPActive)
+        #expect(try m.querySSLSetting(.sslVersion, context: 0) == .sslVersion(.tls1_2))
+        let s2 = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        #expect(try m.send(socket: s2, [9, 8, 7]) == 3)
+        #expect(try modemReadAll(m, socket: s2, count: 3) == [9, 8, 7])
+    }
+
+    /// The event callback runs off the I/O thread without locks held: it may read and even send commands.
+    @Test func callbackMayCallBackIntoTheModem() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+        defer { tls.stop() }
+        let rig = try ModemRig()
+        defer { rig.stop() }
+        let m = rig.modem
+        _ = try rig.bringUp()
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+        final class Got: @unchecked Sendable {
+            let lock = NSCondition()
+            var got: [UInt8] = []
+            var stateCalls = 0
+        }
+        let g = Got()
+        let lock = g.lock
+        m.setEventCallback { e in
+            guard case .dataReady(let sock) = e else { return }
+            // A command from inside the callback: must not deadlock.
+            if (try? m.state()) != nil {
+                lock.lock(); g.stateCalls += 1; lock.unlock()
+            }
+            while let chunk = try? m.recv(socket: sock, maxCount: 4096, timeoutMs: 0), !chunk.isEmpty {
+                lock.lock(); g.got += chunk; lock.signal(); lock.unlock()
+            }
+        }
+        let data = modemTestBytes(20_000, seed: 3)
+        var off = 0
+        while off < data.count {
+            let n = min(2000, data.count - off)
+            #expect(try m.send(socket: s, Array(data[off..<(off + n)])) == n)
+            off += n
+        }
+        lock.lock()
+        let deadline = Date().addingTimeInterval(30)
+        while g.got.count < data.count && Date() < deadline { _ = lock.wait(until: Date().addingTimeInterval(0.2)) }
+        let result = g.got
+        let calls = g.stateCalls
+        lock.unlock()
+        m.setEventCallback(nil)
+        #expect(result == data)
+        #expect(calls >= 1)
+    }
+}
