@@ -163,6 +163,46 @@ struct ChannelTests {
         #expect(urcs.all == [.sslRecv(cid: 0, ssid: 1), .sslClosed(ssid: 2), .other("UNSOLICITED TEXT")])
     }
 
+    @Test func writeCommandDoesNotSwallowAnotherOpensResult() throws {
+        let (c, _) = try scripted([
+            .expect(.init("AT+QSSLOPEN=2,0,\"host\",443,0\r")),
+            .answer(.init("\r\n+QSSLOPEN: 1,0\r\n\r\nOK\r\n")),
+            .expect(.init("AT+QSSLOPEN?\r")),
+            .answer(.init("\r\n+QSSLOPEN: 1,0,\"host\",443\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        let r = try c.execute(ATRequest("AT+QSSLOPEN=2,0,\"host\",443,0"), timeoutMs: 2000)
+        #expect(r.lines.isEmpty)
+        #expect(r.final == .ok)
+        #expect(urcs.wait { !$0.isEmpty })
+        #expect(urcs.all == [.sslOpen(ssid: 1, code: 0)])
+        // The read command does claim its own "+QSSLOPEN:" lines.
+        let q = try c.execute(ATRequest("AT+QSSLOPEN?"), timeoutMs: 2000)
+        #expect(q.lines.count == 1)
+        #expect(q.lines.first?.hasPrefix("+QSSLOPEN: 1,0") == true)
+        #expect(urcs.all.count == 1)
+    }
+
+    @Test func lateAddressLineOfATimedOutQilocipIsSwallowed() throws {
+        let (c, t) = try scripted([
+            .expect(.init("AT+QILOCIP\r")),
+            .expect(.init("AT+QILOCIP\r")), .answer(.init("\r\n10.0.0.9\r\n")),
+        ])
+        defer { c.close() }
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        #expect(throws: QsslError.timedOut) {
+            try c.execute(ATRequest("AT+QILOCIP", completesOnLine: true), timeoutMs: 100)
+        }
+        t.inject(.init("\r\n10.0.0.8\r\n"))
+        let r = try c.execute(ATRequest("AT+QILOCIP", completesOnLine: true), timeoutMs: 2000)
+        #expect(r.lines == ["10.0.0.9"])
+        #expect(urcs.all.isEmpty)
+        #expect(t.mismatches.isEmpty)
+    }
+
     @Test func qilocipCompletesOnTheAddressLine() throws {
         let (c, _) = try scripted([
             .expect(.init("AT+QILOCIP\r")), .answer(.init("\r\n10.64.3.7\r\n")),

@@ -194,6 +194,21 @@ struct TransportTests {
         #expect(throws: QsslError.noDevice) { try [UInt8]([0x41]).withUnsafeBytes { try t.write($0, timeoutMs: 500) } }
     }
 
+    @Test func bigRawWriteThroughAPtyTakesPartialWrites() throws {
+        let pty = try PtyPair()
+        let t = try SerialTransport(path: pty.path, options: SerialOptions())
+        let c = ATChannel(transport: t, options: ChannelOptions())
+        defer { c.close() }
+        try c.startIO()
+        c.enterRawMode { _ in }
+        // Far more than a pty buffers: the channel must wait for POLLOUT between partial writes.
+        let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let writer = Background { Result { () throws(QsslError) in try c.writeRaw(data, timeoutMs: 10_000) } }
+        let got = pty.readMaster(timeoutMs: 10_000) { $0.count >= data.count }
+        #expect(got == data)
+        try #require(writer.wait(timeoutMs: 10_000)).get()
+    }
+
     @Test func channelOverARealPty() throws {
         let pty = try PtyPair()
         let responder = PtyResponder(pty) { line in

@@ -17,7 +17,9 @@ final class PendingRequest {
     let deadline: UInt64
     let lateFinalWaitMs: Int
     let completion: (Result<ATResponse, QsslError>) -> Void
-    /// "+CPIN:" for "AT+CPIN?": lines the parser took for URCs but that answer this command.
+    /// "+CPIN:" for "AT+CPIN?": lines the parser took for URCs but that answer this command. Only read and
+    /// test commands ("?") claim such lines: a write command like AT+QSSLOPEN=2,... must not swallow the
+    /// asynchronous "+QSSLOPEN: 1,0" of an earlier open.
     let solicitedPrefix: String?
     var lines: [String] = []
     var payloads: [ATPayload] = []
@@ -34,17 +36,20 @@ final class PendingRequest {
         solicitedPrefix = kind == .command ? PendingRequest.prefix(of: request.command) : nil
     }
 
-    /// "AT+NAME..." -> "+NAME:" (ASCII upper case), nil for basic commands.
+    /// "AT+NAME?" / "AT+NAME=?" -> "+NAME:" (ASCII upper case); nil for other commands.
     static func prefix(of command: String) -> String? {
         var u = command.utf8.makeIterator()
         guard let a = u.next(), a | 0x20 == 0x61, let t = u.next(), t | 0x20 == 0x74, let plus = u.next(),
               plus == 0x2B else { return nil }
         var name: [UInt8] = [0x2B]
+        var query = false
         while let c = u.next() {
-            if c == 0x3D || c == 0x3F || c == 0x20 || c == 0x3B { break }   // = ? space ;
+            if c == 0x3F { query = true; break }                       // ?
+            if c == 0x3D { query = u.next() == 0x3F; break }           // =?
+            if c == 0x20 || c == 0x3B { break }                        // space ;
             name.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c)
         }
-        if name.count == 1 { return nil }
+        if name.count == 1 || !query { return nil }
         name.append(0x3A)
         return String(decoding: name, as: UTF8.self)
     }
@@ -120,6 +125,8 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     deinit {
+        // Only reached when the I/O thread never ran or has finished (it holds the channel while it runs).
+        if !closedFlag { transport.close() }
         readBuf.deallocate()
         if wakeFD >= 0 { Sys.close(wakeFD) }
     }
@@ -553,7 +560,13 @@ public final class ATChannel: @unchecked Sendable {
             if let c = current, c.kind == .command {
                 c.lines.append(s)
                 if c.request.completesOnLine { complete(c, final: nil) }
-            } else if draining == nil {
+            } else if let d = draining {
+                // The late answer of a timed-out AT+QILOCIP is its line: no final follows.
+                if d.request.completesOnLine {
+                    draining = nil
+                    trace(.fromModule, "(late answer swallowed)")
+                }
+            } else {
                 deliverURC(.other(s))
             }
 

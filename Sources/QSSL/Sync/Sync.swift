@@ -112,6 +112,11 @@ public final class PosixThread: @unchecked Sendable {
         handle = tid
     }
 
+    deinit {
+        // A thread nobody joined must not keep its resources after it ends.
+        if !joined { pthread_detach(handle) }
+    }
+
     /// True when called on this thread.
     public var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
 
