@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -173,7 +174,7 @@ class Modem:
     subclass on failure. All methods may be called from any thread.
     """
 
-    def __init__(self, device: str, baud: int = 115200, *, rtscts: bool = False,
+    def __init__(self, device: Union[str, "os.PathLike[str]"], baud: int = 115200, *, rtscts: bool = False,
                  open_timeout: float = 5.0, command_timeout: float = 5.0,
                  log: Optional[Callable[[str, str], None]] = None) -> None:
         lib = _lib.lib()
@@ -192,6 +193,7 @@ class Modem:
         if log is not None:
             self._log_cb = self._make_log_cb(log)
             opts.log = self._log_cb
+        device = os.fspath(device)  # str or path-like; anything else is a TypeError
         out = ctypes.c_void_p(None)
         lib.qssl_modem_open(_cstr(device, "device"), ctypes.byref(opts), ctypes.byref(out))
         self._handle = out

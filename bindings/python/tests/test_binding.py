@@ -1,5 +1,6 @@
 """The ctypes mirror matches include/qssl.h: function names, struct layouts, error codes."""
 
+import ctypes
 import re
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def test_struct_layouts_match_c(tmp_path):
     }
     lines = ["#include <qssl.h>", "#include <stdio.h>", "#include <stddef.h>", "int main(void) {"]
     for cname, py in structs.items():
-        lines.append(f'printf("{cname} size %zu\\n", sizeof({cname}));')
+        lines.append(f'printf("{cname} sizeof %zu\\n", sizeof({cname}));')
         for fname, _ in py._fields_:
             lines.append(f'printf("{cname} {fname} %zu\\n", offsetof({cname}, {fname}));')
     lines.append("return 0; }")
@@ -44,7 +45,7 @@ def test_struct_layouts_match_c(tmp_path):
         cname, what, value = line.split()
         want[(cname, what)] = int(value)
     for cname, py in structs.items():
-        assert want[(cname, "size")] == __import__("ctypes").sizeof(py), cname
+        assert want[(cname, "sizeof")] == ctypes.sizeof(py), cname
         for fname, _ in py._fields_:
             assert want[(cname, fname)] == getattr(py, fname).offset, (cname, fname)
 
@@ -63,7 +64,7 @@ def test_every_code_has_its_exception_and_text():
 def test_options_init_defaults():
     o = _lib.ModemOptions()
     _lib.lib().qssl_modem_options_init(o)
-    assert o.size == __import__("ctypes").sizeof(o)
+    assert o.size == ctypes.sizeof(o)
     assert (o.baud, o.rtscts) == (115200, 0)
     assert o.open_timeout_ms > 0 and o.command_timeout_ms > 0
     c = _lib.CtxConfig()
