@@ -156,6 +156,10 @@ struct TransportTests {
     @Test func secondOpenerIsRefusedWithBusy() throws {
         let pty = try PtyPair()
         let first = try SerialTransport(path: pty.path, options: SerialOptions())
+        // TIOCEXCL is set on the tty (TIOCGEXCL = _IOR('T', 0x40, int)); root bypasses it, flock does not.
+        var excl: Int32 = 0
+        #expect(cposix_ioctl_int(pty.slave, 0x8004_5440, &excl) == 0)
+        #expect(excl == 1)
         #expect(throws: QsslError.busy) { try SerialTransport(path: pty.path, options: SerialOptions()) }
         first.close()
         let again = try SerialTransport(path: pty.path, options: SerialOptions())

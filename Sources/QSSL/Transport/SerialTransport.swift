@@ -39,13 +39,13 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         }
 
         var tio = termios()
-        if tcgetattr(fd, &tio) != 0 {
-            let e = cposix_errno()
-            if e == ENOTTY || e == EINVAL { return }     // a FIFO or a socket: fine, nothing to configure
+        let got = syscallRetryingEINTR { tcgetattr(fd, &tio) }
+        if got.value != 0 {
+            if got.errno == ENOTTY || got.errno == EINVAL { return }   // a FIFO or a socket: nothing to configure
             Sys.close(fd)
-            throw SerialTransport.ioError(e)
+            throw SerialTransport.ioError(got.errno)
         }
-        _ = cposix_ioctl_noarg(fd, UInt(TIOCEXCL))
+        _ = syscallRetryingEINTR { cposix_ioctl_noarg(fd, UInt(TIOCEXCL)) }
 
         cfmakeraw(&tio)
         tio.c_lflag &= ~tcflag_t(ECHOE | ECHOK | ECHOCTL | ECHOKE)
@@ -65,7 +65,7 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
             throw SerialTransport.ioError(set.errno)
         }
         // Stale bytes from a previous user are not ours to parse.
-        _ = tcflush(fd, TCIOFLUSH)
+        _ = syscallRetryingEINTR { tcflush(fd, TCIOFLUSH) }
     }
 
     deinit { close() }
