@@ -40,12 +40,13 @@
  *   Every function may be called from any thread, concurrently, on the same or different handles.
  *   Commands to one module run one at a time in the order they were made; a call blocks until its
  *   command completes or its timeout expires. qssl_modem_close() may race with other calls on the
- *   same handle: those return QSSL_ECLOSED. Each handle owns one I/O thread (it reads the port and
- *   drains received data into host buffers) and, while an event or log callback is set, one
- *   dispatcher thread that calls the callbacks. Callbacks run on that dispatcher thread, never on
- *   the caller's thread, one at a time and in order; they MAY call any qssl function, including
- *   functions on the same handle and qssl_modem_close(). qssl_modem_close() joins both threads
- *   (unless called from a callback, in which case the dispatcher thread exits by itself).
+ *   same handle: those return QSSL_ECLOSED. Each handle owns an I/O thread (it reads the port and
+ *   drains received data into host buffers), an event thread (it calls the event callback) and,
+ *   while a log callback is set, a log thread. Callbacks never run on the caller's thread nor on the
+ *   I/O thread; each kind is called one call at a time, in order. They MAY call any qssl function,
+ *   including functions on the same handle and qssl_modem_close(). qssl_modem_close() joins every
+ *   thread of the handle (a thread closing its own handle from a callback exits by itself after the
+ *   callback returns), so no callback starts after qssl_modem_close() returns.
  *
  * OWNERSHIP
  *   - qssl_modem_open() gives you a handle; qssl_modem_close() frees it and everything it owns
@@ -160,7 +161,7 @@ enum qssl_log_direction {
 /**
  * AT trace: one command, response line or payload summary per call. Certificate and key bytes
  * written by qssl_cert_write() never appear: the trace shows "<N bytes redacted>" instead.
- * `text` is NUL-terminated and valid only during the call. Runs on the handle's dispatcher thread.
+ * `text` is NUL-terminated and valid only during the call. Runs on the handle's log thread.
  */
 typedef void (*qssl_log_fn)(qssl_modem *m, int direction, const char *text, void *user);
 
@@ -194,7 +195,7 @@ typedef struct qssl_event {
 } qssl_event;
 
 /**
- * Event callback. `event` is valid only during the call. Runs on the handle's dispatcher thread;
+ * Event callback. `event` is valid only during the call. Runs on the handle's event thread;
  * may call any qssl function (for instance qssl_recv(m, event->socket, buf, cap, 0)).
  */
 typedef void (*qssl_event_fn)(qssl_modem *m, const qssl_event *event, void *user);
@@ -209,7 +210,7 @@ typedef struct qssl_modem_options {
     int32_t     rtscts;              /**< 0: no flow control (module default); 1: RTS/CTS */
     int32_t     open_timeout_ms;     /**< start-up sync ("AT" until OK, autobaud); default 5000 */
     int32_t     command_timeout_ms;  /**< default for qssl_at(timeout 0) and simple commands; default 5000 */
-    qssl_log_fn log;                 /**< AT trace from the first "AT" on, or NULL */
+    qssl_log_fn log;                 /**< AT trace of every command after the start-up sync, or NULL */
     void       *log_user;            /**< passed to `log` */
 } qssl_modem_options;
 
@@ -224,7 +225,7 @@ int qssl_modem_options_init(qssl_modem_options *opts);
 int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
 
 /**
- * Stops the I/O and dispatcher threads, closes the port and frees the handle. Sockets are not
+ * Stops the handle's threads, closes the port and frees the handle. Sockets are not
  * closed on the module (it is not talked to any more); calls racing with this one return
  * QSSL_ECLOSED. QSSL_OK on the first call, QSSL_ECLOSED on a second, QSSL_EINVAL for NULL.
  */
@@ -417,13 +418,15 @@ int qssl_event_fd(qssl_modem *m);
 
 /**
  * Takes the oldest queued event into *event (set event->size first). QSSL_OK, QSSL_EAGAIN
- * (timeout_ms 0, none queued), QSSL_ETIMEDOUT. The queue holds 256 events; older ones are dropped.
+ * (timeout_ms 0, none queued), QSSL_ETIMEDOUT, QSSL_ECLOSED (the handle was closed meanwhile).
+ * The queue holds the newest 1024 events; older ones are dropped.
  */
 int qssl_next_event(qssl_modem *m, qssl_event *event, int timeout_ms);
 
 /**
- * Delivers events to `fn` (on the dispatcher thread) instead of the queue; NULL goes back to
- * the queue. Events queued before the call stay in the queue.
+ * Also delivers every event to `fn` (on the event thread), in order; NULL removes it. The
+ * queue of qssl_next_event() is filled either way (a program using only the callback may leave it:
+ * it is bounded). After this call returns with NULL, at most a callback already running finishes.
  */
 int qssl_set_event_callback(qssl_modem *m, qssl_event_fn fn, void *user);
 

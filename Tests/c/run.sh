@@ -106,8 +106,25 @@ for mode in $modes; do
     done
 done
 
+echo "== install step (scripts/install.sh into a temporary prefix, example built with pkg-config)"
+prefix=$tmp/prefix
+"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$libdir"
+pc_flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs qssl)
+[ "$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --modversion qssl)" != "" ] || die "qssl.pc has no version"
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/example-installed" "$root/Tests/c/example.c" $pc_flags
+readelf -d "$tmp/example-installed" | grep -q "$prefix/lib" || die "example-installed does not point at $prefix/lib"
+start_bg "$sim" run
+if timeout 120 "$tmp/example-installed" "$bg_line" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key" \
+    && ldd "$tmp/example-installed" | grep -q "$prefix/lib/libqssl.so"; then
+    echo "PASS installed/example"
+else
+    echo "FAIL installed/example"
+    failed+=("installed/example")
+fi
+
 if [ ${#failed[@]} -gt 0 ]; then
     echo "C tests FAILED: ${failed[*]}"
     exit 1
 fi
-echo "C tests: all passed (${#programs[@]} programs x modes: $modes)"
+echo "C tests: all passed (${#programs[@]} programs x modes: $modes, and the installed example)"

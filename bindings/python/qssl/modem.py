@@ -167,8 +167,8 @@ class Modem:
     ``Modem(device, baud=115200, rtscts=False, open_timeout=5.0, command_timeout=5.0, log=None)``
     opens the port exclusively, starts the library's I/O thread and syncs with the module.
     ``log``, if given, is called as ``log(direction, text)`` for every line of the AT trace
-    (``direction`` is ``"tx"`` or ``"rx"``; certificate and key bytes show as ``<N bytes redacted>``),
-    from the library's dispatcher thread.
+    (``direction`` is ``"tx"`` or ``"rx"``; certificate and key bytes show as ``<N bytes redacted>``)
+    for every command after the start-up sync, from the library's log thread.
 
     Use it as a context manager, or call :meth:`close`. Every method raises a :class:`qssl.QsslError`
     subclass on failure. All methods may be called from any thread.
@@ -399,10 +399,12 @@ class Modem:
             yield ev
 
     def set_event_callback(self, callback: Optional[Callable[[Event], None]]) -> None:
-        """Delivers events to ``callback(event)`` instead of the queue (None: back to the queue).
+        """Also delivers every event to ``callback(event)`` (None removes it); :meth:`events` still
+        sees them (the queue is bounded, so a program using only the callback may ignore it).
 
-        The callback runs on the library's dispatcher thread, not the caller's; it may call any
-        method of this modem. Exceptions it raises are printed and dropped.
+        The callback runs on the library's event thread, never the caller's; it may call any method
+        of this modem (for instance a non-blocking ``recv``). Exceptions it raises are printed and
+        dropped.
         """
         if callback is None:
             self._lib.qssl_set_event_callback(self, _lib.EVENT_FN(), None)
