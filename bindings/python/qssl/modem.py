@@ -221,6 +221,15 @@ class Modem:
     def __repr__(self) -> str:
         return f"<qssl.Modem {self.device!r}{' closed' if self._closed else ''}>"
 
+    def __del__(self) -> None:
+        # A forgotten Modem must not outlive its callbacks: close() joins the library's threads before the
+        # ctypes callback objects go away.
+        try:
+            if not self._closed and self._handle.value:
+                self.close()
+        except Exception:
+            pass
+
     def close(self) -> None:
         """Closes the port and frees the handle (``qssl_modem_close``). Idempotent."""
         with self._lock:

@@ -129,3 +129,14 @@ def test_socket_after_close(online, tls_port):
             s2.recv(-1)
         with pytest.raises(TypeError):
             s2.recv_into(b"readonly")
+
+
+def test_forgotten_modem_is_closed_by_gc(sim):
+    import gc
+    m = qssl.Modem(sim, log=lambda d, t: None)
+    m.at("AT")
+    del m
+    gc.collect()
+    # The port was released: it can be opened again (it is exclusive while open).
+    with qssl.Modem(sim) as again:
+        assert again.at("AT") == []

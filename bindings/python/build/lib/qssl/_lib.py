@@ -1,0 +1,273 @@
+"""Loading libqssl.so and declaring its functions (the ctypes mirror of include/qssl.h).
+
+Every function of the header has one entry in ``SIGNATURES`` with its C prototype as a comment.
+Functions returning a status code get ``_check_status`` as errcheck, which turns negative codes into
+:class:`qssl.QsslError` subclasses carrying ``qssl_errmsg()`` of the handle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import (POINTER, Structure, c_char, c_char_p, c_int, c_int32, c_size_t, c_uint16,
+                    c_uint32, c_void_p)
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from .errors import error_for
+
+LIBRARY_NAME = "libqssl.so"
+
+# Sizes from include/qssl.h.
+MAX_SOCKETS = 6
+MAX_CONTEXTS = 6
+MAX_CIPHERSUITES = 6
+NAME_MAX = 96
+EVENT_TEXT_MAX = 128
+
+
+# ---------------------------------------------------------------------------------------------
+# Structs (field for field as in qssl.h; every one starts with uint32_t size)
+
+# typedef void (*qssl_log_fn)(qssl_modem *m, int direction, const char *text, void *user);
+LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_void_p)
+
+
+class ModemOptions(Structure):
+    """struct qssl_modem_options"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("baud", c_int32),
+        ("rtscts", c_int32),
+        ("open_timeout_ms", c_int32),
+        ("command_timeout_ms", c_int32),
+        ("log", LOG_FN),
+        ("log_user", c_void_p),
+    ]
+
+
+class CtxConfig(Structure):
+    """struct qssl_ctx_config"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("version", c_int32),
+        ("seclevel", c_int32),
+        ("n_ciphersuites", c_uint32),
+        ("ciphersuites", c_uint16 * MAX_CIPHERSUITES),
+        ("cacert", c_char * NAME_MAX),
+        ("clientcert", c_char * NAME_MAX),
+        ("clientkey", c_char * NAME_MAX),
+    ]
+
+
+class Event(Structure):
+    """struct qssl_event"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("type", c_int32),
+        ("socket", c_int32),
+        ("kind", c_int32),
+        ("value", c_int32),
+        ("text", c_char * EVENT_TEXT_MAX),
+    ]
+
+
+class SocketInfo(Structure):
+    """struct qssl_socket_info"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("id", c_int32),
+        ("ssl", c_int32),
+        ("status", c_int32),
+        ("port", c_int32),
+        ("type", c_char * 8),
+        ("address", c_char * 64),
+    ]
+
+
+class StateInfo(Structure):
+    """struct qssl_state_info"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("ip_state", c_int32),
+        ("ip_state_text", c_char * 32),
+        ("n_sockets", c_int32),
+        ("sockets", SocketInfo * MAX_SOCKETS),
+    ]
+
+
+# typedef void (*qssl_event_fn)(qssl_modem *m, const qssl_event *event, void *user);
+EVENT_FN = ctypes.CFUNCTYPE(None, c_void_p, POINTER(Event), c_void_p)
+
+
+# ---------------------------------------------------------------------------------------------
+# errcheck functions
+
+def _errmsg_of(args: Sequence[Any]) -> Optional[str]:
+    """qssl_errmsg() of the handle passed as first argument, if there is one."""
+    if not args:
+        return None
+    handle = args[0]
+    handle = getattr(handle, "_as_parameter_", handle)
+    if not isinstance(handle, (int, c_void_p)) or handle is None:
+        return None
+    raw = _LIB.qssl_errmsg(handle) if _LIB is not None else None
+    return raw.decode("utf-8", "replace") if raw else None
+
+
+def _check_status(result: int, func: Any, args: Tuple[Any, ...]) -> int:
+    """errcheck for functions that return a count/id >= 0 or a negative QSSL_E* code."""
+    if result < 0:
+        detail = _errmsg_of(args) if func.__name__ not in _NO_HANDLE else None
+        raise error_for(result, detail)
+    return result
+
+
+def _check_text(result: Optional[bytes], func: Any, args: Tuple[Any, ...]) -> str:
+    """errcheck for functions returning static / handle-owned text."""
+    return (result or b"").decode("utf-8", "replace")
+
+
+# Functions whose first argument is not a handle.
+_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_ctx_config_init"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The signature table: (name, restype, argtypes, errcheck)
+
+SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
+    # const char *qssl_strerror(int code);
+    ("qssl_strerror", c_char_p, [c_int], _check_text),
+    # const char *qssl_version(void);
+    ("qssl_version", c_char_p, [], _check_text),
+    # const char *qssl_errmsg(qssl_modem *m);
+    ("qssl_errmsg", c_char_p, [c_void_p], None),
+    # int qssl_errmsg_copy(qssl_modem *m, char *buf, size_t cap);
+    ("qssl_errmsg_copy", c_int, [c_void_p, c_char_p, c_size_t], _check_status),
+    # int qssl_modem_options_init(qssl_modem_options *opts);
+    ("qssl_modem_options_init", c_int, [POINTER(ModemOptions)], _check_status),
+    # int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
+    ("qssl_modem_open", c_int, [c_char_p, POINTER(ModemOptions), POINTER(c_void_p)], _check_status),
+    # int qssl_modem_close(qssl_modem *m);
+    ("qssl_modem_close", c_int, [c_void_p], _check_status),
+    # int qssl_at(qssl_modem *m, const char *cmd, char *buf, size_t cap, int timeout_ms);
+    ("qssl_at", c_int, [c_void_p, c_char_p, c_char_p, c_size_t, c_int], _check_status),
+    # int qssl_cert_write(qssl_modem *m, const char *name, const void *data, size_t len);
+    ("qssl_cert_write", c_int, [c_void_p, c_char_p, c_void_p, c_size_t], _check_status),
+    # int qssl_cert_check(qssl_modem *m, const char *name);
+    ("qssl_cert_check", c_int, [c_void_p, c_char_p], _check_status),
+    # int qssl_cert_delete(qssl_modem *m, const char *name);
+    ("qssl_cert_delete", c_int, [c_void_p, c_char_p], _check_status),
+    # int qssl_pdp_activate(qssl_modem *m, const char *apn, const char *user, const char *password);
+    ("qssl_pdp_activate", c_int, [c_void_p, c_char_p, c_char_p, c_char_p], _check_status),
+    # int qssl_pdp_local_ip(qssl_modem *m, char *buf, size_t cap);
+    ("qssl_pdp_local_ip", c_int, [c_void_p, c_char_p, c_size_t], _check_status),
+    # int qssl_pdp_deactivate(qssl_modem *m);
+    ("qssl_pdp_deactivate", c_int, [c_void_p], _check_status),
+    # int qssl_ctx_config_init(qssl_ctx_config *config);
+    ("qssl_ctx_config_init", c_int, [POINTER(CtxConfig)], _check_status),
+    # int qssl_ctx_configure(qssl_modem *m, int ctx, const qssl_ctx_config *config);
+    ("qssl_ctx_configure", c_int, [c_void_p, c_int, POINTER(CtxConfig)], _check_status),
+    # int qssl_ctx_query(qssl_modem *m, int ctx, qssl_ctx_config *out);
+    ("qssl_ctx_query", c_int, [c_void_p, c_int, POINTER(CtxConfig)], _check_status),
+    # int qssl_open(qssl_modem *m, int ctx, const char *host, int port, int timeout_s);
+    ("qssl_open", c_int, [c_void_p, c_int, c_char_p, c_int, c_int], _check_status),
+    # int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
+    ("qssl_send", c_int, [c_void_p, c_int, c_void_p, c_size_t], _check_status),
+    # int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
+    ("qssl_recv", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
+    # int qssl_close(qssl_modem *m, int id);
+    ("qssl_close", c_int, [c_void_p, c_int], _check_status),
+    # int qssl_state(qssl_modem *m, qssl_state_info *out);
+    ("qssl_state", c_int, [c_void_p, POINTER(StateInfo)], _check_status),
+    # int qssl_tcp_open(qssl_modem *m, const char *host, int port, int timeout_s);
+    ("qssl_tcp_open", c_int, [c_void_p, c_char_p, c_int, c_int], _check_status),
+    # int qssl_tcp_send(qssl_modem *m, int id, const void *buf, size_t len);
+    ("qssl_tcp_send", c_int, [c_void_p, c_int, c_void_p, c_size_t], _check_status),
+    # int qssl_tcp_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
+    ("qssl_tcp_recv", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
+    # int qssl_tcp_close(qssl_modem *m, int id);
+    ("qssl_tcp_close", c_int, [c_void_p, c_int], _check_status),
+    # int qssl_event_fd(qssl_modem *m);
+    ("qssl_event_fd", c_int, [c_void_p], _check_status),
+    # int qssl_next_event(qssl_modem *m, qssl_event *event, int timeout_ms);
+    ("qssl_next_event", c_int, [c_void_p, POINTER(Event), c_int], _check_status),
+    # int qssl_set_event_callback(qssl_modem *m, qssl_event_fn fn, void *user);
+    ("qssl_set_event_callback", c_int, [c_void_p, EVENT_FN, c_void_p], _check_status),
+    # int qssl_set_log_callback(qssl_modem *m, qssl_log_fn fn, void *user);
+    ("qssl_set_log_callback", c_int, [c_void_p, LOG_FN, c_void_p], _check_status),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loader
+
+def _repo_build_dirs() -> List[Path]:
+    """SwiftPM build folders of the source tree this package sits in (bindings/python/qssl)."""
+    here = Path(__file__).resolve().parent
+    for root in here.parents:
+        if (root / "Package.swift").is_file():
+            return [root / ".build" / "debug", root / ".build" / "release"]
+    return []
+
+
+def candidate_paths() -> List[str]:
+    """Where the loader looks, in order: QSSL_LIBRARY, next to the package, build folders, system."""
+    out: List[str] = []
+    env = os.environ.get("QSSL_LIBRARY")
+    if env:
+        out.append(env)
+    out.append(str(Path(__file__).resolve().parent / LIBRARY_NAME))
+    out.extend(str(d / LIBRARY_NAME) for d in _repo_build_dirs())
+    found = ctypes.util.find_library("qssl")
+    if found:
+        out.append(found)
+    out.append(LIBRARY_NAME)  # the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache)
+    return out
+
+
+_LIB: Optional[ctypes.CDLL] = None
+_LOCK = threading.Lock()
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    for name, restype, argtypes, errcheck in SIGNATURES:
+        func = getattr(lib, name)
+        func.restype = restype
+        func.argtypes = argtypes
+        if errcheck is not None:
+            func.errcheck = errcheck
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library with every signature declared. Raises OSError listing the places tried."""
+    global _LIB
+    if _LIB is not None:
+        return _LIB
+    with _LOCK:
+        if _LIB is not None:
+            return _LIB
+        tried: List[str] = []
+        env = os.environ.get("QSSL_LIBRARY")
+        for path in candidate_paths():
+            is_file_path = os.sep in path
+            if is_file_path and not os.path.exists(path):
+                if path == env:
+                    raise OSError(f"QSSL_LIBRARY={env} does not exist")
+                tried.append(f"{path} (missing)")
+                continue
+            try:
+                # CDLL, not PyDLL: the GIL is released during calls, so blocking calls and
+                # callbacks from the library's threads work.
+                loaded = ctypes.CDLL(path)
+            except OSError as e:
+                if path == env:
+                    raise
+                tried.append(f"{path} ({e})")
+                continue
+            _declare(loaded)
+            _LIB = loaded
+            return loaded
+        raise OSError("libqssl.so not found; tried: " + "; ".join(tried))
