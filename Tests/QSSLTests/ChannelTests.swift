@@ -388,6 +388,22 @@ struct ChannelTests {
         #expect(t.finished)
     }
 
+    @Test(arguments: [1, 3, 8, 64])
+    func rawModeFromAURCHandlerStartsRightBehindItsLine(maxRead: Int) throws {
+        // Transparent AT+QSSLOPEN: data follows the "+QSSLOPEN: 1,0" URC at once, maybe in the same read.
+        let t = ScriptedTransport([.answer(.init("\r\n+QSSLOPEN: 1,0\r\nDATA\r\nOK\r\n\nmore"))], maxRead: maxRead)
+        let c = ATChannel(transport: t, options: testOptions())
+        defer { c.close() }
+        let raw = Collector<UInt8>()
+        c.urcHandler = { [unowned c] urc in
+            if urc == .sslOpen(ssid: 1, code: 0) { c.enterRawMode { bytes in bytes.forEach(raw.append) } }
+        }
+        try c.startIO()
+        let want = [UInt8]("DATA\r\nOK\r\n\nmore")
+        #expect(raw.wait { $0.count >= want.count })
+        #expect(raw.all == want)
+    }
+
     @Test func openCloseLeavesNoFdOrThread() throws {
         func count(_ dir: String) -> Int { (try? FileManager.default.contentsOfDirectory(atPath: dir).count) ?? -1 }
         // Warm up once so lazily created process-wide resources are not counted.

@@ -109,6 +109,11 @@ public final class ATChannel: @unchecked Sendable {
     private var lastTxNs: UInt64 = 0
     private var rawHandler: (([UInt8]) -> Void)?
     private var rawBacklog: [UInt8] = []
+    /// enterRawMode() called from a handler on the I/O thread; applied after the current line.
+    private var ioPendingRaw: (([UInt8]) -> Void)?
+    /// The line before the switch to raw mode ended with CR: an LF first in the raw data belongs to it.
+    private var skipLFInRaw = false
+    private var lastFedByte: UInt8 = 0
     private var goneError: QsslError = .noDevice
     private var ioURC: ((URC) -> Void)?
     private var ioTrace: ((TraceDirection, String) -> Void)?
@@ -247,7 +252,14 @@ public final class ATChannel: @unchecked Sendable {
 
     /// Transparent mode: after this the parser is raw; bytes go to `onBytes` on the I/O thread. Bytes kept since
     /// a CONNECT that ended an `entersRawModeOnConnect` request are handed over first.
+    /// Called from a handler on the I/O thread (e.g. on the "+QSSLOPEN: n,0" URC of a transparent open), raw
+    /// mode starts right behind the line that triggered it, even within the same read; the LF of that line's
+    /// CR LF is not data.
     public func enterRawMode(onBytes: @escaping ([UInt8]) -> Void) {
+        if isIOThread {
+            ioPendingRaw = onBytes
+            return
+        }
         lock.withLock {
             pendingRawHandler = onBytes
             if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
@@ -441,6 +453,7 @@ public final class ATChannel: @unchecked Sendable {
                 parser.rawMode = false
                 rawHandler = nil
                 rawBacklog.removeAll()
+                skipLFInRaw = false
                 outBuf.append(contentsOf: [0x2B, 0x2B, 0x2B])
                 trace(.toModule, "+++")
             }
@@ -507,7 +520,11 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     private func installRaw(_ handler: @escaping ([UInt8]) -> Void) {
-        parser.rawMode = true
+        if !parser.rawMode {
+            // (When the parser went raw by itself on CONNECT it already skips that line's LF.)
+            skipLFInRaw = lastFedByte == 0x0D
+            parser.rawMode = true
+        }
         rawHandler = handler
         trace(.fromModule, "(raw mode)")
         if !rawBacklog.isEmpty {
@@ -536,13 +553,39 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     private func feed(_ n: Int) {
+        var start = 0
+        while start < n {
+            var end = n
+            if current == nil && !parser.rawMode && !parser.inPayload {
+                // Idle: one line at a time, so a URC handler that calls enterRawMode() (transparent open) switches
+                // the parser right behind its line. Idle traffic is a few URCs; commands and payloads take the
+                // whole chunk at once.
+                var i = start
+                while i < n {
+                    let b = readBuf[i]
+                    i += 1
+                    if b == 0x0A || b == 0x0D { break }
+                }
+                end = i
+            }
+            feedPiece(start, end)
+            start = end
+            if let h = ioPendingRaw {
+                ioPendingRaw = nil
+                installRaw(h)
+            }
+        }
+    }
+
+    private func feedPiece(_ start: Int, _ end: Int) {
         if let c = current, c.kind == .command, c.request.entersRawModeOnConnect, c.request.payload == nil {
             parser.rawOnConnect = true
         } else {
             parser.rawOnConnect = false
         }
         events.removeAll(keepingCapacity: true)
-        parser.feed(UnsafeRawBufferPointer(rebasing: readBuf[0..<n]), into: &events)
+        parser.feed(UnsafeRawBufferPointer(rebasing: readBuf[start..<end]), into: &events)
+        lastFedByte = readBuf[end - 1]
         var i = 0
         while i < events.count {
             handle(events[i])
@@ -623,7 +666,12 @@ public final class ATChannel: @unchecked Sendable {
                 deliverURC(u)
             }
 
-        case .raw(let bytes):
+        case .raw(var bytes):
+            if skipLFInRaw {
+                skipLFInRaw = false
+                if bytes.first == 0x0A { bytes.removeFirst() }
+                if bytes.isEmpty { return }
+            }
             if let t = ioTrace { t(.fromModule, traceText(bytes)) }
             if let h = rawHandler {
                 h(bytes)
