@@ -325,6 +325,20 @@ struct ChannelTests {
         c.close()   // idempotent
     }
 
+    @Test func callsBeforeStartAndAfterClose() throws {
+        let t = ScriptedTransport([])
+        let c = ATChannel(transport: t, options: testOptions())
+        #expect(throws: QsslError.invalidArgument) { try c.execute(ATRequest("AT"), timeoutMs: 100) }
+        try c.startIO()
+        c.close()
+        #expect(t.isClosed)
+        let result = Collector<QsslError>()
+        c.submit(ATRequest("AT"), timeoutMs: 100) { r in if case .failure(let e) = r { result.append(e) } }
+        #expect(result.all == [.closed])   // completed at once on this thread: no I/O thread is left
+        #expect(throws: QsslError.closed) { try c.startIO() }
+        #expect(t.written.isEmpty)
+    }
+
     @Test func hangUpFailsEveryWaiterWithNoDevice() throws {
         let (c, t) = try scripted([.expect(.init("AT+CSQ\r")), .hangUp])
         defer { c.close() }

@@ -413,7 +413,12 @@ public final class ATChannel: @unchecked Sendable {
                 count = 2
             }
             let r = Sys.poll(fds, count, timeoutMs: timeout)
-            if r.value < 0 { continue }
+            if r.value < 0 {
+                // EINTR is retried inside Sys.poll; anything else (ENOMEM, EINVAL) would only repeat: give up the
+                // device rather than spin.
+                deviceHungUp(r.errno == ENOMEM ? .noMemory : .io)
+                continue
+            }
             if fds[0].revents & Int16(POLLIN) != 0 { Sys.drainEventfd(wake) }
             if count == 2 {
                 let re = fds[1].revents
