@@ -281,7 +281,7 @@ struct ChannelTests {
             init(_ c: ATChannel, _ r: Collector<UInt8>, _ d: Collector<Bool>) { self.c = c; received = r; done = d }
             func drain() {
                 c.submit(ATRequest("AT+QSSLRECV=0,1,1500"), timeoutMs: 2000) { result in
-                    guard case .success(let r) = result else { self.done.append(false); return }
+                    guard case .success(let r) = result, self.c.isIOThread else { self.done.append(false); return }
                     let bytes = r.payloads.flatMap(\.data)
                     bytes.forEach(self.received.append)
                     if bytes.isEmpty { self.done.append(true) } else { self.drain() }

@@ -153,6 +153,24 @@ struct TransportTests {
         }
     }
 
+    @Test func aNonTtyPathIsAcceptedAsIs() throws {
+        // No gating on isatty(): a FIFO opens (no termios) and carries bytes.
+        let path = NSTemporaryDirectory() + "qssl-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        let t = try SerialTransport(path: path, options: SerialOptions())
+        defer { t.close() }
+        try [UInt8]("AT\r").withUnsafeBytes { try t.write($0, timeoutMs: 1000) }
+        var buf = [UInt8](repeating: 0, count: 16)
+        var got: [UInt8] = []
+        #expect(eventually {
+            let n = (try? buf.withUnsafeMutableBytes { try t.read(into: $0) }) ?? 0
+            got += buf[0..<n]
+            return got.count >= 3
+        })
+        #expect(got == [UInt8]("AT\r"))
+    }
+
     @Test func secondOpenerIsRefusedWithBusy() throws {
         let pty = try PtyPair()
         let first = try SerialTransport(path: pty.path, options: SerialOptions())
