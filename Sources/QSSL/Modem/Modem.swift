@@ -301,16 +301,33 @@ public final class Modem: @unchecked Sendable {
             switch job {
             case .event(let e): cb?(e)
             case .reapply:
-                let ok: Bool
-                do throws(QsslError) {
-                    try reapplyConfiguration()
-                    ok = true
-                } catch {
-                    ok = false
-                }
-                emit(.configurationReapplied(ok: ok))
+                emit(.configurationReapplied(ok: reapplyWithRetries()))
             }
         }
+    }
+
+    /// After RDY a command that was in flight is never answered and bytes sent into the restart may spoil the
+    /// next line, so the first attempts can fail: try a few times, a second apart.
+    func reapplyWithRetries() -> Bool {
+        for attempt in 0..<4 {
+            if attempt > 0 {
+                let until = deadlineNs(afterMs: 1000)
+                lock.lock()
+                while !isClosedFlag && monotonicNs() < until { _ = jobCond.wait(untilNs: until) }
+                let stop = isClosedFlag
+                lock.unlock()
+                if stop { return false }
+            }
+            // A bare AT re-syncs the module's line buffer; its answer does not matter.
+            _ = try? exec(ATRequest("AT"), timeoutMs: 1000)
+            do throws(QsslError) {
+                try reapplyConfiguration()
+                return true
+            } catch {
+                if error == .closed || error == .noDevice { return false }
+            }
+        }
+        return false
     }
 
     /// The channel reported the device gone: fail every socket once and tell the user.

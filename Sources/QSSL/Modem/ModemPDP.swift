@@ -47,10 +47,19 @@ extension Modem {
     /// AT+QILOCIP: the local IP address.
     public func localIP() throws(QsslError) -> String {
         try api { () throws(QsslError) -> String in
-            let r = try exec(ATRequest(ATCommands.localIP, completesOnLine: true), timeoutMs: options.commandTimeoutMs)
-            if r.final != nil && r.final != .ok { try expectOK(r, ATCommands.localIP) }
-            do throws(QsslError) { return try ATDecoders.localIP(r.lines) } catch {
-                throw record(error, command: ATCommands.localIP, message: "no IP address in the answer")
+            // The answer is a bare line with no OK, so an unrelated unsolicited line that slips in first would
+            // be taken for it: ask again (the late IP line then goes to the URC handler as noise).
+            var attempt = 0
+            while true {
+                attempt += 1
+                let r = try exec(ATRequest(ATCommands.localIP, completesOnLine: true),
+                                 timeoutMs: options.commandTimeoutMs)
+                if r.final != nil && r.final != .ok { try expectOK(r, ATCommands.localIP) }
+                do throws(QsslError) { return try ATDecoders.localIP(r.lines) } catch {
+                    if attempt >= 3 {
+                        throw record(error, command: ATCommands.localIP, message: "no IP address in the answer")
+                    }
+                }
             }
         }
     }
