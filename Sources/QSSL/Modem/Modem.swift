@@ -404,20 +404,8 @@ public final class Modem: @unchecked Sendable {
             }
             return nil
         }
-        if let raw {
-            // The parser ends a line at its CR; when the LF of "+QSSLOPEN: n,0\r\n" comes in a later read it
-            // reaches raw mode. Drop it from the first raw bytes (a known limit: a peer whose very first byte is
-            // an LF sent in the same instant would lose that byte).
-            var first = true
-            channel.enterRawMode { bytes in
-                var b = bytes
-                if first {
-                    first = false
-                    if b.first == 0x0A { b.removeFirst() }
-                }
-                self.rawBytes(raw, b)
-            }
-        }
+        // Called on the I/O thread, this switches the parser right behind the +QSSLOPEN line (and skips its LF).
+        if let raw { channel.enterRawMode { bytes in self.rawBytes(raw, bytes) } }
     }
 
     func dataURC(index: Int, kind: SocketKind, cid: Int, sc: Int) {
