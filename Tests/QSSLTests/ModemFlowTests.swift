@@ -28,6 +28,7 @@ import Testing
                 seen.append(sent)
             })
             #expect(seen.first == 0 && seen.last == data.count)
+            #expect(seen == seen.sorted() && Set(seen).count == seen.count)
         }
         // Step 2: PDP context.
         #expect(try rig.bringUp() == "10.1.83.188")

@@ -179,3 +179,26 @@ import Testing
         #expect(rig.modem.supervisorReboots == 0)
     }
 }
+
+/// Progress of a large (32 KiB) upload into RAM, reported while the bytes go out at a throttled baud rate.
+@Test func modemLargeUploadReportsProgress() throws {
+    let rig = try ModemRig(fragment: false, noise: 0, configure: { $0.baud = 921_600 })
+    defer { rig.stop() }
+    let data = modemTestBytes(32768, seed: 5)
+    let seen = Collector<Int>()
+    try rig.modem.writeCertificate(name: "RAM:big.bin", data: data, progress: { sent, total in
+        #expect(total == 32768)
+        seen.append(sent)
+    })
+    let all = seen.all
+    #expect(all.first == 0 && all.last == 32768)
+    #expect(all.count >= 4, "\(all)")
+    #expect(all == all.sorted())
+    // Key material never reaches the trace.
+    #expect(rig.trace.toModule.contains("<32768 bytes redacted>"))
+    #expect(try rig.modem.checkCertificate(name: "RAM:big.bin"))
+    // The module refuses to overwrite; replace deletes first.
+    #expect(throws: QsslError.modem) { try rig.modem.writeCertificate(name: "RAM:big.bin", data: [1, 2, 3]) }
+    #expect(rig.modem.lastError.cme == 3)
+    try rig.modem.writeCertificate(name: "RAM:big.bin", data: [1, 2, 3], replace: true)
+}

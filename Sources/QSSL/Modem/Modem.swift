@@ -89,6 +89,7 @@ public final class Modem: @unchecked Sendable {
     public let events: EventQueue<ModemEvent>
     public let options: ModemOptions
 
+    let counting: CountingTransport
     let lock = Lock()
     /// Socket state changes (data, open results, closes, failures).
     let cond: Condition
@@ -133,7 +134,8 @@ public final class Modem: @unchecked Sendable {
     /// transport is closed.
     public init(transport: any ByteTransport, options: ModemOptions = ModemOptions()) throws(QsslError) {
         self.options = options
-        self.channel = ATChannel(transport: transport)
+        self.counting = CountingTransport(transport)
+        self.channel = ATChannel(transport: counting)
         self.events = EventQueue<ModemEvent>(capacity: options.eventCapacity)
         self.cond = Condition(lock: lock)
         self.jobCond = Condition(lock: lock)

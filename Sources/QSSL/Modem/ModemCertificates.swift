@@ -5,8 +5,9 @@ extension Modem {
     /// checksum the module reports against the bytes sent (`.checksum` on any difference: a short or
     /// corrupted upload). `name`: "RAM:<file>" or "NVRAM:CA0|CA1|CC0|CK0"; size 1-32768 (RAM) / 1-2025
     /// (NVRAM); `timeoutS` 3-200 is the module's wait for data. `replace` deletes an existing file first (the
-    /// module refuses to overwrite). `progress(sent, total)` is called as bytes go out (at least at 0 and at
-    /// the end). Invalid arguments are `.invalidArgument` with nothing sent.
+    /// module refuses to overwrite). `progress(sent, total)` is called as bytes go out: (0, total) first,
+    /// intermediate counts from the modem's I/O thread (keep it short; do not call blocking Modem methods from
+    /// it), and (total, total) once the module confirmed size and checksum. Invalid arguments are `.invalidArgument` with nothing sent.
     public func writeCertificate(name: String, data: [UInt8], replace: Bool = false, timeoutS: Int = 100,
                                  progress: ((Int, Int) -> Void)? = nil) throws(QsslError) {
         try api { () throws(QsslError) in
@@ -27,7 +28,14 @@ extension Modem {
             var req = ATRequest(cmd, payload: data, redactPayload: true)
             setUploadProgress(&req, total: data.count, progress)
             // The module waits up to timeoutS for the data; the transfer itself takes size*10/baud seconds.
-            let r = try exec(req, timeoutMs: timeoutS * 1000 + 10_000 + data.count / 5)
+            let r: ATResponse
+            do throws(QsslError) {
+                r = try exec(req, timeoutMs: timeoutS * 1000 + 10_000 + data.count / 5)
+                counting.setObserver(nil)
+            } catch {
+                counting.setObserver(nil)
+                throw error
+            }
             try expectOK(r, cmd)
             let sum = UploadChecksum.of(data)
             do throws(QsslError) {
@@ -69,7 +77,32 @@ extension Modem {
 }
 
 extension Modem {
-    /// Hooks upload progress into the request when the channel can report payload bytes as they are written.
+    /// Reports certificate bytes as the transport takes them: once the command line (with its CR) has gone out,
+    /// whatever is written while the command is in flight is the data. Lines of commands queued before this
+    /// one are skipped by matching the command text.
     func setUploadProgress(_ req: inout ATRequest, total: Int, _ progress: ((Int, Int) -> Void)?) {
+        guard let progress else { return }
+        let header = Array(req.command.utf8) + [0x0D]
+        var matched = 0
+        var data = 0
+        var reported = 0
+        counting.setObserver { bytes in
+            var i = 0
+            while matched < header.count && i < bytes.count {
+                if bytes[i] == header[matched] {
+                    matched += 1
+                } else {
+                    matched = bytes[i] == header[0] ? 1 : 0
+                }
+                i += 1
+            }
+            if matched < header.count { return }
+            data = min(data + bytes.count - i, total)
+            // The final call (total, total) comes from writeCertificate once the module confirmed.
+            if data > reported && data < total {
+                reported = data
+                progress(data, total)
+            }
+        }
     }
 }
