@@ -303,3 +303,36 @@ import Testing
         #expect(calls >= 1)
     }
 }
+
+/// The port vanishes (the virtual module stops): blocked readers wake with .noDevice and a .deviceGone event
+/// is queued.
+@Test func modemDeviceGoneWakesReaders() throws {
+    let certs = try ModemTestCerts.get()
+    let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+    defer { tls.stop() }
+    let rig = try ModemRig(noise: 0)
+    defer { rig.stop() }
+    let m = rig.modem
+    _ = try rig.bringUp()
+    let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
+    let reader = Background<QsslError?> {
+        do throws(QsslError) {
+            _ = try m.recv(socket: s, maxCount: 10, timeoutMs: 20_000)
+            return nil
+        } catch {
+            return error
+        }
+    }
+    Thread.sleep(forTimeInterval: 0.3)
+    rig.sim.stop()
+    let outcome = reader.wait(timeoutMs: 10_000)
+    #expect(outcome == .some(.some(.noDevice)))
+    var gone = false
+    let deadline = Date().addingTimeInterval(5)
+    while !gone && Date() < deadline {
+        if m.events.pop(timeoutMs: 200) == .deviceGone { gone = true }
+    }
+    #expect(gone)
+    #expect(throws: QsslError.noDevice) { try m.state() }
+    #expect(m.lastError.code == .noDevice)
+}

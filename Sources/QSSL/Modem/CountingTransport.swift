@@ -1,3 +1,4 @@
+import CPosix
 import QSSLCore
 
 /// Wraps the modem's transport to count bytes as the channel writes them, so a certificate upload can report
@@ -7,6 +8,10 @@ final class CountingTransport: ByteTransport {
     let inner: any ByteTransport
     private let lock = Lock()
     private var observer: ((UnsafeRawBufferPointer) -> Void)? = nil
+    private var errnoStorage: Int32 = 0
+
+    /// errno right after the last failed read or write (0 if none failed), for the error detail.
+    var lastErrno: Int32 { lock.withLock { errnoStorage } }
 
     init(_ inner: any ByteTransport) { self.inner = inner }
 
@@ -16,18 +21,34 @@ final class CountingTransport: ByteTransport {
     var pollFD: Int32 { inner.pollFD }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(QsslError) -> Int {
-        try inner.read(into: buffer)
+        do throws(QsslError) { return try inner.read(into: buffer) } catch {
+            noteFailure()
+            throw error
+        }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, timeoutMs: Int) throws(QsslError) {
-        try inner.write(bytes, timeoutMs: timeoutMs)
+        do throws(QsslError) { try inner.write(bytes, timeoutMs: timeoutMs) } catch {
+            noteFailure()
+            throw error
+        }
         notify(bytes)
     }
 
     func writeSome(_ bytes: UnsafeRawBufferPointer) throws(QsslError) -> Int {
-        let n = try inner.writeSome(bytes)
+        let n: Int
+        do throws(QsslError) { n = try inner.writeSome(bytes) } catch {
+            noteFailure()
+            throw error
+        }
         if n > 0 { notify(UnsafeRawBufferPointer(rebasing: bytes[0..<n])) }
         return n
+    }
+
+    private func noteFailure() {
+        // Same thread as the failed system call, nothing in between that sets errno.
+        let e = cposix_errno()
+        lock.withLock { errnoStorage = e }
     }
 
     func close() { inner.close() }

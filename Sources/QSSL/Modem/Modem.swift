@@ -241,7 +241,7 @@ public final class Modem: @unchecked Sendable {
             return try channel.execute(req, timeoutMs: timeoutMs)
         } catch {
             if error == .noDevice { deviceLost() }
-            throw record(error, command: req.command, errno: error == .io || error == .noDevice ? cposix_errno() : 0,
+            throw record(error, command: req.command, errno: error == .io || error == .noDevice ? counting.lastErrno : 0,
                          message: String(describingStatic: error.text))
         }
     }
