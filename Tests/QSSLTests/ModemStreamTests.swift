@@ -134,6 +134,8 @@ import Testing
         defer { results.unlock() }
         #expect(res.failures.isEmpty, "\(res.failures)")
         #expect(Set(res.indexes).count == 6)
+        // The back-off path ran: some sends were refused and retried.
+        #expect(rig.trace.count(of: "SEND FAIL") > 0)
     }
 
     /// The peer sends data and closes: the "closed" URC arrives while the bytes sit in the host buffer; all of

@@ -44,11 +44,17 @@ struct ModemTestError: Error, CustomStringConvertible {
 final class ModemTraceLog: @unchecked Sendable {
     private let lock = NSLock()
     private var sent: [String] = []
+    private var finals: [String: Int] = [:]
     func add(_ dir: TraceDirection, _ s: String) {
-        guard dir == .toModule else { return }
         lock.lock()
-        sent.append(s)
-        lock.unlock()
+        defer { lock.unlock() }
+        if dir == .toModule { sent.append(s) } else if s == "SEND FAIL" || s == "SEND OK" { finals[s, default: 0] += 1 }
+    }
+    /// How often the module answered `final` ("SEND FAIL", "SEND OK").
+    func count(of final: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return finals[final] ?? 0
     }
     var toModule: [String] {
         lock.lock()
