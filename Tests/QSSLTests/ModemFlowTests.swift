@@ -214,3 +214,20 @@ import Testing
         #expect(try m.state().ipState != .unknown)
     }
 }
+
+/// Closing the handle frees the module's socket indexes: a second handle on the same port can use them.
+@Test func modemCloseFreesModuleSockets() throws {
+    let tcp = try TestTLSServer(plainTCPMode: .echo)
+    defer { tcp.stop() }
+    let rig = try ModemRig(noise: 0.05)
+    defer { rig.stop() }
+    _ = try rig.bringUp()
+    let t = try rig.modem.openTCP(host: "127.0.0.1", port: tcp.port, socket: 2)
+    #expect(t == 2)
+    rig.modem.close()
+    #expect(rig.trace.toModule.contains("AT+QICLOSE=2"))
+    let m2 = try Modem.open(path: rig.sim.slavePath)
+    defer { m2.close() }
+    #expect(try m2.state().sockets.allSatisfy { $0.status != .connected })
+    #expect(try m2.openTCP(host: "127.0.0.1", port: tcp.port, socket: 2) == 2)
+}

@@ -157,9 +157,10 @@ public final class Modem: @unchecked Sendable {
         }
     }
 
-    /// Stops the supervisor and the dispatcher, closes the channel (waiters get `.closed`). Idempotent.
-    /// May be called from the event callback.
+    /// Closes the sockets still open on the module (best effort, 1 s each), stops the supervisor and the
+    /// dispatcher, closes the channel (waiters get `.closed`). Idempotent. May be called from the event callback.
     public func close() {
+        closeModuleSockets()
         lock.lock()
         if isClosedFlag {
             lock.unlock()
@@ -186,6 +187,25 @@ public final class Modem: @unchecked Sendable {
         channel.traceHandler = nil
         channel.onDeviceGone = nil
         lock.withLock { callback = nil; traceSink = nil }
+    }
+
+    /// Frees the module's socket indexes this handle still holds, so the next user finds them free.
+    private func closeModuleSockets() {
+        let open = lock.withLock { () -> [SocketSlot] in
+            if isClosedFlag || deviceGoneReported || transparentSocket >= 0 { return [] }
+            return slots.compactMap { s in
+                guard let s, !s.userClosed, !s.opening, !s.remoteClosed, s.failure == nil else { return nil }
+                return s
+            }
+        }
+        for s in open {
+            let cmd = s.kind == .ssl ? "AT+QSSLCLOSE=\(s.index)" : "AT+QICLOSE=\(s.index)"
+            do throws(QsslError) {
+                _ = try channel.execute(ATRequest(cmd), timeoutMs: 1000)
+            } catch {
+                break
+            }
+        }
     }
 
     /// True after close().

@@ -132,14 +132,17 @@ extension Modem {
             } catch {
                 throw record(error, message: "invalid supervisor settings")
             }
-            let busy = lock.withLock { () -> Bool in
-                if supervisorThread != nil || isClosedFlag { return true }
+            let refusal = lock.withLock { () -> QsslError? in
+                if isClosedFlag { return .closed }
+                if supervisorThread != nil { return .busy }
                 pdpConfig = config
                 supervisorOptions = o
                 supervisorStop = false
-                return false
+                return nil
             }
-            if busy { throw record(.busy, message: "supervisor already running or modem closed") }
+            if let refusal {
+                throw record(refusal, message: refusal == .busy ? "supervisor already running" : "modem closed")
+            }
             let t = try PosixThread { self.supervise() }
             lock.withLock { supervisorThread = t }
         }

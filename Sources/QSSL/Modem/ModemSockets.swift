@@ -223,7 +223,8 @@ extension Modem {
     // MARK: Receiving
 
     /// Reads up to `buffer.count` bytes that arrived on `socket`, waiting up to `timeoutMs` for some
-    /// (0 = do not wait: `.again` if none). Returns 0 at end of stream (peer closed and every byte read).
+    /// (0 = do not wait: `.again` if none; negative = no limit, still woken by close, PDP loss, reset, device
+    /// loss). Returns 0 at end of stream (peer closed and every byte read).
     /// After a PDP deactivation / module reset, buffered bytes are returned first, then that error.
     public func recv(socket: Int, into buffer: UnsafeMutableRawBufferPointer, timeoutMs: Int) throws(QsslError) -> Int {
         try api { () throws(QsslError) -> Int in
@@ -232,7 +233,7 @@ extension Modem {
             guard let s = lock.withLock({ slots[socket] }), !s.opening else {
                 throw record(.closed, message: "socket \(socket) is not open")
             }
-            let deadline = deadlineNs(afterMs: timeoutMs)
+            let deadline = timeoutMs < 0 ? UInt64.max : deadlineNs(afterMs: timeoutMs)
             var resume = false
             var outcome: Result<Int, QsslError>
             lock.lock()
