@@ -390,20 +390,18 @@ public final class Modem: @unchecked Sendable {
             }
             emit(.pdpDeactivated)
         case .ready:
-            let reapply = lock.withLock { () -> Bool in
+            lock.withLock {
                 pdpUp = false
                 resetCount += 1
                 failAllLocked(.reset)
                 superCond.broadcast()
+                emitLocked(.moduleReset)
+                // Queued after the event so a callback sees the reset before the re-apply result.
                 if options.reapplyAfterReset && !isClosedFlag {
                     jobs.append(.reapply)
                     jobCond.signal()
-                    return true
                 }
-                return false
             }
-            _ = reapply
-            emit(.moduleReset)
         default:
             break
         }
@@ -431,18 +429,18 @@ public final class Modem: @unchecked Sendable {
     }
 
     func dataURC(index: Int, kind: SocketKind, cid: Int, sc: Int) {
-        let go = lock.withLock { () -> Bool in
-            guard let s = slot(index, kind), !s.transparent else { return false }
+        let go = lock.withLock { () -> SocketSlot? in
+            guard let s = slot(index, kind), !s.transparent else { return nil }
             s.cid = cid
             s.sc = sc
             s.urcGen &+= 1
-            return startDrainLocked(s)
+            return startDrainLocked(s) ? s : nil
         }
-        if go, let s = lock.withLock({ slots[index] }) { submitDrain(s) }
+        if let go { submitDrain(go) }
     }
 
     func remoteClose(index: Int, kind: SocketKind) {
-        var go = false
+        var go: SocketSlot? = nil
         var known = false
         lock.withLock {
             guard let s = slot(index, kind), !s.remoteClosed else { return }
@@ -450,11 +448,14 @@ public final class Modem: @unchecked Sendable {
             s.remoteClosed = true
             if s.opening && s.openCode == nil { s.openCode = -1 }
             // One more drain picks up anything the module still holds for this socket.
-            go = startDrainLocked(s)
-            if !go && !s.draining && !s.paused { s.eof = true }
+            if startDrainLocked(s) {
+                go = s
+            } else if !s.draining && !s.paused {
+                s.eof = true
+            }
             cond.broadcast()
         }
-        if go, let s = lock.withLock({ slots[index] }) { submitDrain(s) }
+        if let go { submitDrain(go) }
         if known { emit(.socketClosed(socket: index)) }
     }
 
