@@ -68,6 +68,7 @@ int main(int argc, char **argv) {
            tasks1, log_calls);
     CHECK(fds1 == fds0);
     CHECK(tasks1 == tasks0);
-    CHECK(log_calls > 0);
+    /* Every tenth cycle traced at least "AT" and "OK"; queued lines are delivered before close returns. */
+    CHECK(log_calls >= 2 * ((cycles + 9) / 10));
     return TEST_SUMMARY("test_cycles");
 }

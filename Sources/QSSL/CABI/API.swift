@@ -493,6 +493,11 @@ func cEvent(_ e: ModemEvent, _ modem: Modem) -> qssl_event {
             var ev = cEvent(e, modem)
             fn(handle, &ev, user)
         }
+        if modem.isClosed {
+            // close() ran meanwhile: drop the closure (and its reference to the modem) again.
+            modem.setEventCallback(nil)
+            return QsslError.closed.rawValue
+        }
         return 0
     }
 }

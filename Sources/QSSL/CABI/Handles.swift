@@ -22,6 +22,8 @@ final class CHandle: @unchecked Sendable {
     private var errIndex = 0
     private var hasError = false
     private var logPump: LogPump? = nil
+    /// Set by shutdown(): a callback installed by a call racing with close must not outlive the handle.
+    private var closed = false
 
     init(token: UInt, modem: Modem) {
         self.token = token
@@ -81,30 +83,46 @@ final class CHandle: @unchecked Sendable {
                 } catch {
                     return fail(error, "cannot start the log thread")
                 }
-                lock.withLock { logPump = pump }
+                let installed = lock.withLock { () -> Bool in
+                    if closed || logPump != nil { return false }
+                    logPump = pump
+                    return true
+                }
+                if !installed {
+                    pump.stop()
+                    return closedNow ? QsslError.closed.rawValue : setLog(fn, user)
+                }
             }
             pump.setTarget(fn, user)
             modem.setTrace { dir, text in pump.push(dir == .toModule ? 0 : 1, text) }
+            if closedNow {
+                // close() ran meanwhile and may have missed this pump.
+                modem.setTrace(nil)
+                takePump()?.stop()
+                return QsslError.closed.rawValue
+            }
         } else {
             modem.setTrace(nil)
-            let pump = lock.withLock { () -> LogPump? in
-                let p = logPump
-                logPump = nil
-                return p
-            }
-            pump?.stop()
+            takePump()?.stop()
         }
         return 0
     }
 
-    /// Stops everything the handle runs (close).
-    func shutdown() {
-        modem.setTrace(nil)
-        let pump = lock.withLock { () -> LogPump? in
+    private var closedNow: Bool { lock.withLock { closed } }
+
+    private func takePump() -> LogPump? {
+        lock.withLock { () -> LogPump? in
             let p = logPump
             logPump = nil
             return p
         }
+    }
+
+    /// Stops everything the handle runs (close).
+    func shutdown() {
+        lock.withLock { closed = true }
+        modem.setTrace(nil)
+        let pump = takePump()
         modem.close()
         pump?.stop()
     }
@@ -150,7 +168,9 @@ final class LogPump: @unchecked Sendable {
         while true {
             lock.lock()
             while head == lines.count && !stopping { cond.wait() }
-            if stopping {
+            // Stopping delivers what is queued first: the trace of the last commands before a close is the
+            // part most worth seeing.
+            if head == lines.count {
                 lock.unlock()
                 return
             }
@@ -170,7 +190,8 @@ final class LogPump: @unchecked Sendable {
         }
     }
 
-    /// Ends the thread: joins it, or lets it finish by itself when called from the callback.
+    /// Ends the thread after it has delivered the queued lines: joins it, or lets it finish by itself when
+    /// called from the callback.
     func stop() {
         let t = lock.withLock { () -> PosixThread? in
             stopping = true
