@@ -32,9 +32,10 @@
  *   on a handle: the command that failed, the module's +CME ERROR number, errno of the port.
  *   A bad argument (NULL pointer, id out of range, a length or capacity above INT32_MAX - which is
  *   what a negative int cast to size_t becomes -, a string that would not fit in an AT command)
- *   gives QSSL_EINVAL and nothing is sent to the module. A handle that
- *   was closed gives QSSL_ECLOSED; a pointer that was never a handle gives QSSL_EINVAL. A socket
- *   id that is not open gives QSSL_ECLOSED. No argument makes the library crash or abort.
+ *   gives QSSL_EINVAL and nothing is sent to the module. A handle that was closed gives
+ *   QSSL_ECLOSED; a pointer that was never a handle gives QSSL_EINVAL (handles are looked up in a
+ *   table, never dereferenced). A socket id that is not open, or is open as the other kind (SSL vs
+ *   TCP), gives QSSL_ECLOSED. No argument makes the library crash or abort.
  *
  * THREAD SAFETY
  *   Every function may be called from any thread, concurrently, on the same or different handles.
@@ -71,7 +72,7 @@
  * TIMEOUTS
  *   timeout_ms > 0 waits at most that long. timeout_ms == 0: qssl_recv / qssl_tcp_recv /
  *   qssl_next_event do not wait (QSSL_EAGAIN if nothing is there); qssl_at uses the handle's
- *   default command timeout. timeout_ms < 0 waits without limit for qssl_recv / qssl_tcp_recv /
+ *   default command timeout. timeout_ms < 0 waits without limit (2^31 ms) for qssl_recv / qssl_tcp_recv /
  *   qssl_next_event (they still return when the socket closes, the PDP context drops or the
  *   device goes away) and means the default for qssl_at. Every other call is bounded by the
  *   module's documented command timeouts.
@@ -330,7 +331,7 @@ int qssl_ctx_query(qssl_modem *m, int ctx, qssl_ctx_config *out);
 
 /**
  * Opens an SSL connection on context `ctx` to host:port (port 1-65535) and waits for the
- * handshake, at most `timeout_s` seconds (10-300; 0 means the module default, 90).
+ * handshake, at most `timeout_s` seconds (10-300; 0 means the module default, 90; else QSSL_EINVAL).
  * Returns the socket id (0-5, picked by the library), or QSSL_ENOSOCK, QSSL_ECONNECT,
  * QSSL_EOCCUPIED, QSSL_ETIMEDOUT, ...
  */
@@ -398,7 +399,8 @@ int qssl_state(qssl_modem *m, qssl_state_info *out);
 /* ------------------------------------------------------------------------------------------ */
 /* Plain TCP sockets beside SSL (AT+QIOPEN / AT+QISEND / AT+QIRD / AT+QICLOSE)                  */
 
-/** Opens a TCP connection; returns its socket id (0-5, distinct from every SSL socket's). */
+/** Opens a TCP connection, waiting at most timeout_s seconds (1-300; 0 means 90) for CONNECT OK;
+ *  returns its socket id (0-5, distinct from every SSL socket's). */
 int qssl_tcp_open(qssl_modem *m, const char *host, int port, int timeout_s);
 /** As qssl_send, for a TCP socket. */
 int qssl_tcp_send(qssl_modem *m, int id, const void *buf, size_t len);
