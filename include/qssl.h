@@ -226,9 +226,10 @@ int qssl_modem_options_init(qssl_modem_options *opts);
 int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
 
 /**
- * Stops the handle's threads, closes the port and frees the handle. Sockets are not
- * closed on the module (it is not talked to any more); calls racing with this one return
- * QSSL_ECLOSED. QSSL_OK on the first call, QSSL_ECLOSED on a second, QSSL_EINVAL for NULL.
+ * Closes the sockets still open on the module (best effort, at most 1 s each, so the next user
+ * finds the indexes free), stops the handle's threads, closes the port and frees the handle.
+ * Calls racing with this one return QSSL_ECLOSED. QSSL_OK on the first call, QSSL_ECLOSED on a
+ * second, QSSL_EINVAL for NULL or a pointer that was never a handle.
  */
 int qssl_modem_close(qssl_modem *m);
 
