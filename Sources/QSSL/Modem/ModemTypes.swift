@@ -35,13 +35,18 @@ public enum ModemEvent: Equatable, Hashable, Sendable {
         }
     }
 
-    /// The socket index for socket events, -1 otherwise (for .configurationReapplied: 1 ok, 0 failed).
+    /// The socket index for socket events, -1 otherwise.
     public var socket: Int {
         switch self {
         case .dataReady(let s), .socketClosed(let s): return s
-        case .configurationReapplied(let ok): return ok ? 1 : 0
         default: return -1
         }
+    }
+
+    /// For .configurationReapplied: 1 if every step succeeded, 0 if one failed; 0 for other events.
+    public var value: Int32 {
+        if case .configurationReapplied(let ok) = self { return ok ? 1 : 0 }
+        return 0
     }
 }
 
