@@ -136,6 +136,22 @@ def sim(sim_binary) -> Iterator[str]:
 
 
 @pytest.fixture
+def sim_factory(sim_binary):
+    """Starts virtual modules with extra options (``sim_factory("--pdp-deact-after", "1")``); returns
+    a Background object (``.first_line`` is the pty path, ``.stop()`` kills it)."""
+    started = []
+
+    def start(*args: str) -> Background:
+        bg = Background([str(sim_binary), "run", *args])
+        started.append(bg)
+        return bg
+
+    yield start
+    for bg in started:
+        bg.stop()
+
+
+@pytest.fixture
 def modem(sim) -> Iterator[qssl.Modem]:
     with qssl.Modem(sim) as m:
         yield m
