@@ -7,7 +7,8 @@
 # Needs: gcc (with libasan/libubsan: Debian's gcc has them), openssl, a built libqssl.so and qssl-sim.
 # Environment:
 #   QSSL_BUILD_DIR  SwiftPM build folder holding libqssl.so and qssl-sim (default: .build/debug)
-#   QSSL_LIBRARY    libqssl.so to test (default: $QSSL_BUILD_DIR/libqssl.so)
+#   QSSL_LIBRARY    library to test (default: $QSSL_BUILD_DIR/libqssl.so; the Embedded build
+#                   .build-embedded/libqssl-embedded.so from scripts/embedded-check.sh works too)
 #   QSSL_SIM        qssl-sim to use (default: $QSSL_BUILD_DIR/qssl-sim)
 #   CC              compiler (default: gcc)
 #   QSSL_C_CYCLES   open/close cycles of test_cycles (default: 1000)
@@ -85,7 +86,8 @@ for mode in $modes; do
     mkdir -p "$tmp/$mode"
     echo "== build ($mode): $cc ${flags[*]}"
     for p in "${programs[@]}"; do
-        "$cc" "${flags[@]}" -o "$tmp/$mode/$p" "$root/Tests/c/$p.c" -L"$libdir" -Wl,-rpath,"$libdir" -lqssl -lpthread
+        # The library by path (any file name: QSSL_LIBRARY may be the Embedded build's libqssl-embedded.so).
+        "$cc" "${flags[@]}" -o "$tmp/$mode/$p" "$root/Tests/c/$p.c" "$lib" -Wl,-rpath,"$libdir" -lpthread
     done
     for p in "${programs[@]}"; do
         start_bg "$sim" run
@@ -108,7 +110,9 @@ done
 
 echo "== install step (scripts/install.sh into a temporary prefix, example built with pkg-config)"
 prefix=$tmp/prefix
-"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$libdir"
+mkdir -p "$tmp/stage"
+cp "$lib" "$tmp/stage/libqssl.so"
+"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$tmp/stage"
 pc_flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs qssl)
 [ "$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --modversion qssl)" != "" ] || die "qssl.pc has no version"
 # shellcheck disable=SC2086
