@@ -227,7 +227,10 @@ import Testing
         defer { rig.stop() }
         let m = rig.modem
         _ = try rig.bringUp()
-        try m.configureSSLContext(SSLContextConfig(context: 0, version: .tls1_2))
+        // Server authentication against a CA in RAM: after the restart the file is gone unless re-uploaded.
+        try m.writeCertificate(name: "RAM:ca.pem", data: try certs.bytes("ca.pem"))
+        try m.configureSSLContext(SSLContextConfig(context: 0, version: .tls1_2, secLevel: .server,
+                                                   caCert: try CertName("RAM:ca.pem")))
         let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
         var failure: QsslError? = nil
         for _ in 0..<60 {
@@ -256,6 +259,7 @@ import Testing
         try m.closeSocket(s)
         #expect(m.isPDPActive)
         #expect(try m.querySSLSetting(.sslVersion, context: 0) == .sslVersion(.tls1_2))
+        #expect(try m.checkCertificate(name: "RAM:ca.pem"))
         let s2 = try m.openSSL(host: "127.0.0.1", port: tls.port)
         #expect(try m.send(socket: s2, [9, 8, 7]) == 3)
         #expect(try modemReadAll(m, socket: s2, count: 3) == [9, 8, 7])

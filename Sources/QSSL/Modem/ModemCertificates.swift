@@ -45,6 +45,7 @@ extension Modem {
                 throw record(error, command: cmd,
                              message: (got ?? "no +QSECWRITE line") + ", sent \(data.count),\(hexString(sum))")
             }
+            if n.storage == .ram { lock.withLock { ramFiles[n.text] = data } }
             progress?(data.count, data.count)
         }
     }
@@ -72,6 +73,7 @@ extension Modem {
                 throw record(error, message: "invalid certificate name")
             }
             try execOK(ATCommands.secDelete(n))
+            lock.withLock { _ = ramFiles.removeValue(forKey: n.text) }
         }
     }
 }

@@ -58,14 +58,16 @@ extension Modem {
         }
     }
 
-    /// Restores what this handle configured, e.g. after RDY: echo off and verbose errors, the PDP context
-    /// (activatePDP with the last config), every SSL context and setting set through this handle.
+    /// Restores what this handle configured, e.g. after RDY: echo off and verbose errors, the files uploaded
+    /// to RAM (a restart loses them; NVRAM keeps its own), the PDP context (activatePDP with the last config),
+    /// every SSL context and setting set through this handle.
     /// Runs automatically after RDY when `ModemOptions.reapplyAfterReset` is set.
     public func reapplyConfiguration() throws(QsslError) {
         try api { () throws(QsslError) in
-            let (pdp, ctxs, settings) = lock.withLock { (pdpConfig, sslConfigs, sslSettings) }
+            let (pdp, ctxs, settings, files) = lock.withLock { (pdpConfig, sslConfigs, sslSettings, ramFiles) }
             try execOK("ATE0")
             try execOK("AT+CMEE=1")
+            for name in files.keys.sorted() { try writeCertificate(name: name, data: files[name]!, replace: true) }
             if let pdp { _ = try activatePDP(pdp) }
             for k in ctxs.keys.sorted() { try configureSSLContext(ctxs[k]!) }
             for k in settings.keys.sorted() {
