@@ -6,7 +6,6 @@ import ctypes
 import enum
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional, Sequence, Union
 
