@@ -3,7 +3,7 @@
  *   3.1 certificates in RAM, server + client authentication; 3.2 the same in NVRAM;
  *   3.3 a plain TCP socket beside an SSL socket; a 256 KiB byte-exact transfer with a reader thread;
  *   the event callback calling back into the library from the library's thread; the AT trace with
- *   certificate bytes redacted; receive timeouts.
+ *   certificate bytes redacted; receive timeouts; a peer that closes; callbacks closing their own handle.
  *
  * usage: test_flows DEVICE TLS_PORT MTLS_PORT TCP_PORT BYE_PORT CERT_DIR
  *   TLS_PORT: TLS echo server; MTLS_PORT: the same demanding a client certificate; TCP_PORT: plain TCP
@@ -362,6 +362,53 @@ static void flow_event_fd(void) {
     CHECK_RC(qssl_modem_close(m), QSSL_OK);
 }
 
+/* A callback may close its own handle: the closing thread exits by itself after the callback returns. */
+static volatile int closer_rc = 1, closer_done = 0;
+
+static void close_on_event(qssl_modem *m, const qssl_event *ev, void *user) {
+    (void)ev; (void)user;
+    if (__atomic_load_n(&closer_done, __ATOMIC_ACQUIRE)) return;
+    closer_rc = qssl_modem_close(m);
+    __atomic_store_n(&closer_done, 1, __ATOMIC_RELEASE);
+}
+
+static void close_on_log(qssl_modem *m, int direction, const char *text, void *user) {
+    (void)direction; (void)text; (void)user;
+    if (__atomic_load_n(&closer_done, __ATOMIC_ACQUIRE)) return;
+    closer_rc = qssl_modem_close(m);
+    __atomic_store_n(&closer_done, 1, __ATOMIC_RELEASE);
+}
+
+static void wait_closer(void) {
+    for (int i = 0; i < 200 && !__atomic_load_n(&closer_done, __ATOMIC_ACQUIRE); i++) usleep(50000);
+}
+
+static void flow_close_from_callbacks(void) {
+    char buf[32];
+    qssl_modem *m = open_modem();
+    closer_done = 0;
+    closer_rc = 1;
+    CHECK_RC(qssl_set_event_callback(m, close_on_event, NULL), QSSL_OK);
+    int rc = qssl_pdp_activate(m, "CMNET", NULL, NULL);  /* its PDP_ACTIVATED event closes the handle */
+    CHECK(rc == QSSL_OK || rc == QSSL_ECLOSED);
+    wait_closer();
+    CHECK(closer_done == 1);
+    CHECK_RC(closer_rc, QSSL_OK);
+    CHECK_RC(qssl_at(m, "AT", buf, sizeof buf, 1000), QSSL_ECLOSED);
+    CHECK_RC(qssl_modem_close(m), QSSL_ECLOSED);
+
+    m = open_modem();
+    closer_done = 0;
+    closer_rc = 1;
+    CHECK_RC(qssl_set_log_callback(m, close_on_log, NULL), QSSL_OK);
+    rc = qssl_at(m, "AT", buf, sizeof buf, 2000);  /* its trace line closes the handle */
+    CHECK(rc >= 0 || rc == QSSL_ECLOSED);
+    wait_closer();
+    CHECK(closer_done == 1);
+    CHECK_RC(closer_rc, QSSL_OK);
+    CHECK_RC(qssl_modem_close(m), QSSL_ECLOSED);
+}
+
 int main(int argc, char **argv) {
     if (argc != 7) {
         fprintf(stderr, "usage: %s DEVICE TLS_PORT MTLS_PORT TCP_PORT BYE_PORT CERT_DIR\n", argv[0]);
@@ -380,5 +427,6 @@ int main(int argc, char **argv) {
     flow_peer_close();
     flow_callbacks();
     flow_event_fd();
+    flow_close_from_callbacks();
     return TEST_SUMMARY("test_flows");
 }
