@@ -115,3 +115,38 @@ def test_many_sockets_at_once(online, tls_port):
     finally:
         for s in socks:
             s.close()
+
+
+def test_threads_share_one_modem(online, tls_port):
+    """Three threads, one socket each, 64 KiB each way, at the same time on one handle."""
+    errors = []
+
+    def worker(i: int) -> None:
+        try:
+            data = bytes([i]) * 1000 + os.urandom(64 * 1024 - 1000)
+            with online.open_ssl("127.0.0.1", tls_port) as s:
+                s.settimeout(30)
+                got = bytearray()
+
+                def reader():
+                    while len(got) < len(data):
+                        chunk = s.recv(8192)
+                        if not chunk:
+                            break
+                        got.extend(chunk)
+
+                r = threading.Thread(target=reader)
+                r.start()
+                s.sendall(data)
+                r.join(60)
+                assert bytes(got) == data
+        except Exception as e:  # reported below
+            errors.append((i, e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
