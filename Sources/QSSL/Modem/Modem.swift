@@ -112,7 +112,8 @@ public final class Modem: @unchecked Sendable {
     var pdpUp = false
     var sslConfigs: [Int: SSLContextConfig] = [:]
     var sslSettings: [Int32: (SSLSettingValue, Int)] = [:]
-    /// Files uploaded to RAM through this handle: a restart loses them, re-apply uploads them again.
+    /// Files uploaded to RAM through this handle (only with reapplyAfterReset): a restart loses them, re-apply
+    /// uploads them again.
     var ramFiles: [String: [UInt8]] = [:]
     var resetCount = 0
 

@@ -7,7 +7,9 @@ extension Modem {
     /// (NVRAM); `timeoutS` 3-200 is the module's wait for data. `replace` deletes an existing file first (the
     /// module refuses to overwrite). `progress(sent, total)` is called as bytes go out: (0, total) first,
     /// intermediate counts from the modem's I/O thread (keep it short; do not call blocking Modem methods from
-    /// it), and (total, total) once the module confirmed size and checksum. Invalid arguments are `.invalidArgument` with nothing sent.
+    /// it), and (total, total) once the module confirmed size and checksum. Invalid arguments are
+    /// `.invalidArgument` with nothing sent. With `ModemOptions.reapplyAfterReset` a RAM file is kept in memory
+    /// to upload it again after a restart.
     public func writeCertificate(name: String, data: [UInt8], replace: Bool = false, timeoutS: Int = 100,
                                  progress: ((Int, Int) -> Void)? = nil) throws(QsslError) {
         try api { () throws(QsslError) in
@@ -45,7 +47,8 @@ extension Modem {
                 throw record(error, command: cmd,
                              message: (got ?? "no +QSECWRITE line") + ", sent \(data.count),\(hexString(sum))")
             }
-            if n.storage == .ram { lock.withLock { ramFiles[n.text] = data } }
+            // Key material stays in memory only when the user asked for re-apply after a restart.
+            if n.storage == .ram && options.reapplyAfterReset { lock.withLock { ramFiles[n.text] = data } }
             progress?(data.count, data.count)
         }
     }

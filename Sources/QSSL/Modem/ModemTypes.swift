@@ -125,7 +125,8 @@ public struct ModemOptions: Sendable {
     public var highWaterMark: Int = 64 * 1024
     /// Payload bytes per AT+QSSLSEND / AT+QISEND (1-1460).
     public var sendChunk: Int = 1460
-    /// After RDY, restore echo off / CMEE, the PDP context and SSL contexts configured through this handle.
+    /// After RDY, restore echo off / CMEE, the RAM files (kept in memory for this), the PDP context and the SSL
+    /// contexts and settings configured through this handle.
     public var reapplyAfterReset: Bool = false
     /// Capacity of `Modem.events`.
     public var eventCapacity: Int = 1024
