@@ -210,7 +210,11 @@ extension Engine {
         }
     }
 
-    /// The payload is complete: send it (or fail), answer SEND OK once the socket has room.
+    /// How long a payload waits for room in a full send buffer before the module gives up with SEND FAIL.
+    static let sendHoldSeconds = 1.0
+
+    /// The payload is complete: send it and answer SEND OK, or SEND FAIL (nothing sent) when the socket's
+    /// send buffer stays full.
     func finishSend(slot: Int, id: UInt64, data: [UInt8]) {
         guard let s = socket(slot, id: id), s.state == .connected, let ch = s.channel else {
             enterCommandPhase()
@@ -220,13 +224,13 @@ extension Engine {
             enterCommandPhase()
             return respond(final: "SEND FAIL")
         }
-        if !data.isEmpty { writeToChannel(s, ch, data) }
         if s.pendingWrite > options.socketBufferLimit {
-            phase = .holdSend(slot: slot, id: id)
-        } else {
-            enterCommandPhase()
-            respond(final: "SEND OK")
+            phase = .holdSend(slot: slot, id: id, data: data, deadline: monotonicNow() + Engine.sendHoldSeconds)
+            return
         }
+        if !data.isEmpty { writeToChannel(s, ch, data) }
+        enterCommandPhase()
+        respond(final: "SEND OK")
     }
 
     // MARK: receiving

@@ -69,8 +69,9 @@ enum Phase {
     case sendCtrlZ(slot: Int, id: UInt64, data: [UInt8])
     /// AT+QSECWRITE data phase after CONNECT.
     case upload(name: String, size: Int, data: [UInt8], deadline: Double)
-    /// SEND OK withheld until the socket's unsent bytes drain.
-    case holdSend(slot: Int, id: UInt64)
+    /// The socket's send buffer is full: the payload waits (at most until `deadline`, then SEND FAIL and
+    /// nothing is sent) for the unsent bytes to drain.
+    case holdSend(slot: Int, id: UInt64, data: [UInt8], deadline: Double)
     /// Transparent mode: the port is a byte pipe to the socket.
     case transparent(slot: Int, id: UInt64)
 }
@@ -313,6 +314,12 @@ final class Engine {
                 finishUpload(name: name, data: data)
             }
             _ = size
+        case .holdSend:
+            if case .holdSend(_, _, _, let deadline) = phase, now >= deadline {
+                enterCommandPhase()
+                respond(final: "SEND FAIL")
+                process(now: now)
+            }
         case .transparent(let slot, _):
             if plusCount == 3 && now - plusTime >= options.escapeGuardSeconds {
                 plusCount = 0

@@ -73,6 +73,8 @@ extension Engine {
             let bootstrap = ClientBootstrap(group: module.loop)
                 .connectTimeout(.seconds(timeout))
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                // One read per read() keeps a socket's buffer within about one read of its limit.
+                .channelOption(ChannelOptions.maxMessagesPerRead, value: 1)
                 .channelInitializer { channel in
                     let handler = SocketHandler(module: module, slot: slot, id: id, tls: sslContext != nil)
                     do {
@@ -165,7 +167,7 @@ extension Engine {
         }
         s.state = .peerClosed
         s.channel = nil
-        if case .holdSend(let slot, _) = phase, slot == s.slot {
+        if case .holdSend(let slot, _, _, _) = phase, slot == s.slot {
             enterCommandPhase()
             error()
         }
@@ -182,7 +184,10 @@ extension Engine {
 
     func netWriteDone(_ s: SimSocket, count: Int) {
         s.pendingWrite -= count
-        if case .holdSend(let slot, _) = phase, slot == s.slot, s.pendingWrite <= options.socketBufferLimit {
+        if case .holdSend(let slot, _, let data, _) = phase, slot == s.slot, s.pendingWrite <= options.socketBufferLimit,
+            let ch = s.channel
+        {
+            if !data.isEmpty { writeToChannel(s, ch, data) }
             enterCommandPhase()
             respond(final: "SEND OK")
             process(now: monotonicNow())
@@ -267,6 +272,13 @@ final class SocketHandler: ChannelDuplexHandler, @unchecked Sendable {
 
 extension VirtualModule {
     var loop: EventLoop { group.next() }
+
+    /// Bytes received from the network and not yet read by the host on socket index `socket` (0-5);
+    /// 0 when the index is free. For tests of the back-pressure.
+    public func bufferedBytes(socket: Int) -> Int {
+        guard (0...5).contains(socket) else { return 0 }
+        return withEngine { $0.sockets[socket]?.rx.readableBytes ?? 0 }
+    }
 
     /// Runs `body` on the engine with the lock held, then sends URCs held back by a finished data phase.
     @discardableResult

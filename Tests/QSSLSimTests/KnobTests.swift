@@ -221,3 +221,36 @@ import Testing
         #expect(try p.sslRecvAll(0, count: 1) == Array("z".utf8))
     }
 }
+
+/// Bounded buffers: the host sends without reading, the module stops reading the network.
+@Suite struct BackPressureTests {
+    @Test func sendingWithoutReadingKeepsBuffersBounded() throws {
+        let certs = try TestCerts.get()
+        let server = try tlsServer(certs)
+        defer { server.stop() }
+        let m = try startSim { $0.socketBufferLimit = 32 * 1024 }
+        defer { m.stop() }
+        let p = try attachedPort(m)
+        #expect(try sslOpen(p, ssid: 1, port: server.port) == 0)
+        let total = 2 << 20
+        let data = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 11)) }
+        var sent = 0
+        var got: [UInt8] = []
+        var maxBuffered = 0
+        while sent < total {
+            let n = min(1460, total - sent)
+            let r = try p.send("AT+QSSLSEND", 1, Array(data[sent..<(sent + n)]))
+            maxBuffered = max(maxBuffered, m.bufferedBytes(socket: 1))
+            if r == "SEND OK" {
+                sent += n
+            } else {
+                // Buffer full on the way out: read some, then retry the same chunk.
+                #expect(r == "SEND FAIL")
+                for _ in 0..<64 { got += try p.sslRecv(1) }
+            }
+        }
+        got += try p.sslRecvAll(1, count: total - got.count, timeout: 60)
+        #expect(got == data)
+        #expect(maxBuffered <= 32 * 1024 + 128 * 1024)
+    }
+}
