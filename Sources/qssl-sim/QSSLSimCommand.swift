@@ -2,20 +2,6 @@ import ArgumentParser
 import Foundation
 import QSSLSim
 
-@main
-struct QSSLSimCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "qssl-sim",
-        abstract: "A virtual Quectel M66 on a pty: answers the SSL/TCP AT commands and does real TLS.",
-        discussion: """
-            `qssl-sim` (the `run` subcommand) prints the pty slave path on its first line of output, then answers \
-            AT commands until SIGINT/SIGTERM. `qssl-sim echo-server` starts a TLS (or TCP) echo server on \
-            127.0.0.1 and prints its port on its first line.
-            """,
-        subcommands: [Run.self, EchoServer.self],
-        defaultSubcommand: Run.self)
-}
-
 /// Writes a line to stdout unbuffered (a test reading our first line must see it at once).
 func printLine(_ s: String) {
     FileHandle.standardOutput.write(Data((s + "\n").utf8))
@@ -33,9 +19,18 @@ func waitForTermination(_ before: () throws -> Void) rethrows {
     sigwait(&set, &sig)
 }
 
-struct Run: ParsableCommand {
+@main
+struct QSSLSimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the virtual module (default). First output line: the pty slave path.")
+        commandName: "qssl-sim",
+        abstract: "A virtual Quectel M66 on a pty: answers the SSL/TCP AT commands and does real TLS.",
+        discussion: """
+            Prints the pty slave path on its first line of output, then answers AT commands on it until \
+            SIGINT/SIGTERM. Open the slave as the module's serial port (any baud rate; use raw mode). \
+            `qssl-sim echo-server` starts a TLS (or TCP) echo server on 127.0.0.1 and prints its port on its \
+            first line (see `qssl-sim echo-server --help`).
+            """,
+        subcommands: [EchoServer.self])
 
     @Option(help: "Also create a symlink to the pty slave at this path (removed on exit).")
     var link: String?
