@@ -176,8 +176,8 @@ extension Engine {
             reportClosed(s)
             return
         }
-        if options.closedDropsUnreadData || s.rx.readableBytes == 0 || (s.connectMode == 1) {
-            if s.connectMode == 1 && s.rx.readableBytes > 0 && !options.closedDropsUnreadData { return }
+        // Otherwise "closed" follows the host's read of the last buffered byte (readOut / enterTransparent).
+        if options.closedDropsUnreadData || s.rx.readableBytes == 0 {
             reportClosed(s)
         }
     }
