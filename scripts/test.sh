@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "system packages and pytest"
+scripts/deps.sh
+
 step "swift build (library, tools, tests)"
 swift build --build-tests
 swift build --product qssl-sim

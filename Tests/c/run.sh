@@ -90,7 +90,7 @@ for mode in $modes; do
         "$cc" "${flags[@]}" -o "$tmp/$mode/$p" "$root/Tests/c/$p.c" "$lib" -Wl,-rpath,"$libdir" -lpthread
     done
     for p in "${programs[@]}"; do
-        start_bg "$sim" run
+        start_bg "$sim"
         dev=$bg_line
         case $p in
             example) args=("$dev" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key") ;;
@@ -118,7 +118,7 @@ pc_flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs qssl
 # shellcheck disable=SC2086
 "$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/example-installed" "$root/Tests/c/example.c" $pc_flags
 readelf -d "$tmp/example-installed" | grep -q "$prefix/lib" || die "example-installed does not point at $prefix/lib"
-start_bg "$sim" run
+start_bg "$sim"
 if timeout 120 "$tmp/example-installed" "$bg_line" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key" \
     && ldd "$tmp/example-installed" | grep -q "$prefix/lib/libqssl.so"; then
     echo "PASS installed/example"

@@ -128,7 +128,7 @@ def bye_port(sim_binary, certs) -> Iterator[int]:
 @pytest.fixture
 def sim(sim_binary) -> Iterator[str]:
     """A fresh virtual module; yields its pty path."""
-    bg = Background([str(sim_binary), "run"])
+    bg = Background([str(sim_binary)])
     try:
         yield bg.first_line
     finally:
@@ -142,7 +142,7 @@ def sim_factory(sim_binary):
     started = []
 
     def start(*args: str) -> Background:
-        bg = Background([str(sim_binary), "run", *args])
+        bg = Background([str(sim_binary), *args])
         started.append(bg)
         return bg
 

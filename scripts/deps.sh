@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing qssl needs beyond Swift, when it is missing: Debian packages (needs root)
+# and pytest. Does nothing when everything is present, so demo.sh and test.sh call it every time.
+set -euo pipefail
+
+need_apt=()
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v gcc >/dev/null || need_apt+=(gcc)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+dpkg -s libc6-dev >/dev/null 2>&1 || need_apt+=(libc6-dev)
+dpkg -s ca-certificates >/dev/null 2>&1 || need_apt+=(ca-certificates)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps: missing Debian packages: ${need_apt[*]}; run as root or: sudo apt-get install ${need_apt[*]}" >&2
+        exit 1
+    fi
+    echo "deps: installing ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q "${need_apt[@]}"
+fi
+if ! python3 -c 'import pytest' 2>/dev/null; then
+    echo "deps: installing pytest"
+    # Debian 12 marks its Python as externally managed; an older pip does not know the flag.
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages pytest 2>/dev/null ||
+        python3 -m pip install -q --disable-pip-version-check pytest
+fi
