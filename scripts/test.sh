@@ -23,6 +23,8 @@ scripts/embedded-check.sh
 if [ -x Tests/c/run.sh ]; then
     step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan)"
     Tests/c/run.sh
+    step "C tests against the Embedded Swift build of the library (ASan/UBSan/LSan)"
+    QSSL_LIBRARY="$(pwd)/.build-embedded/libqssl-embedded.so" QSSL_C_MODES=asan QSSL_C_CYCLES=200 Tests/c/run.sh
 fi
 
 if [ -d bindings/python/tests ]; then

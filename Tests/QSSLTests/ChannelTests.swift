@@ -247,6 +247,43 @@ struct ChannelTests {
         #expect(t.mismatches.isEmpty)
     }
 
+    @Test func restartDuringACommandFailsItAtOnceWithReset() throws {
+        var o = testOptions()
+        o.lateFinalWaitMs = 200
+        let (c, t) = try scripted([
+            .expect(.init("AT+QSSLSTATE\r")), .answer(.init("\r\nRDY\r\n")),
+            .expect(.init("AT\r")), .answer(.init("\r\nOK\r\n")),
+        ], options: o)
+        defer { c.close() }
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        let started = monotonicNs()
+        #expect(throws: QsslError.reset) { try c.execute(ATRequest("AT+QSSLSTATE"), timeoutMs: 20_000) }
+        // Well before the 20 s timeout: the caller learns of the restart from the RDY itself.
+        #expect(monotonicNs() - started < 5_000_000_000)
+        #expect(urcs.wait { $0.count >= 1 })
+        #expect(urcs.all == [.ready])
+        #expect(try c.execute(ATRequest("AT"), timeoutMs: 3000).final == .ok)
+        #expect(t.mismatches.isEmpty)
+    }
+
+    @Test func lateAnswerOfACommandCutByRestartIsSwallowed() throws {
+        let (c, t) = try scripted([
+            .expect(.init("AT+CSQ\r")), .answer(.init("\r\nRDY\r\n")),
+            .expect(.init("AT+GSN\r")), .answer(.init("\r\n866000000000001\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        #expect(throws: QsslError.reset) { try c.execute(ATRequest("AT+CSQ"), timeoutMs: 5000) }
+        let next = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+GSN"), timeoutMs: 5000) } }
+        usleep(100_000)
+        #expect(String(decoding: t.written, as: UTF8.self) == "AT+CSQ\r")
+        // The module had received AT+CSQ after it booted and answers it now: not AT+GSN's answer.
+        t.inject(.init("\r\n+CSQ: 20,0\r\n\r\nOK\r\n"))
+        let r = try #require(next.wait()).get()
+        #expect(r.lines == ["866000000000001"])
+        #expect(t.mismatches.isEmpty)
+    }
+
     @Test func queuedRequestTimesOutWhileAnotherIsInFlight() throws {
         let (c, t) = try scripted([.expect(.init("AT+SLOW\r"))])
         defer { c.close() }

@@ -202,7 +202,9 @@ public final class ATChannel: @unchecked Sendable {
             let tryMs = max(1, min(options.syncIntervalMs, left))
             do {
                 // A sync probe that went unanswered is not drained: an autobauding module ignores it.
-                let r = try perform(.command, ATRequest("AT"), timeoutMs: tryMs, lateFinalWaitMs: 0)
+                var probe = ATRequest("AT")
+                probe.survivesRestart = true
+                let r = try perform(.command, probe, timeoutMs: tryMs, lateFinalWaitMs: 0)
                 if r.final == .ok { synced = true }
             } catch {
                 if error != .timedOut { throw error }
@@ -212,7 +214,9 @@ public final class ATChannel: @unchecked Sendable {
         for command in ["ATE0", "AT+CMEE=1"] {
             let now = monotonicNs()
             let left = now >= deadline ? 1 : Int((deadline - now) / 1_000_000)
-            let r = try execute(ATRequest(command), timeoutMs: max(left, options.syncIntervalMs))
+            var request = ATRequest(command)
+            request.survivesRestart = true
+            let r = try execute(request, timeoutMs: max(left, options.syncIntervalMs))
             if r.final != .ok { throw .modem }
         }
     }
@@ -220,8 +224,8 @@ public final class ATChannel: @unchecked Sendable {
     // MARK: - Requests
 
     /// Submits and blocks until the final result. Returns for ANY final (OK, ERROR, +CME ERROR, SEND FAIL...);
-    /// throws only .timedOut / .closed / .noDevice / .io (and .invalidArgument when called on the I/O thread
-    /// or before start()). Safe from any thread except the I/O thread.
+    /// throws only .timedOut / .reset (RDY while in flight) / .closed / .noDevice / .io (and .invalidArgument
+    /// when called on the I/O thread or before start()). Safe from any thread except the I/O thread.
     public func execute(_ request: ATRequest, timeoutMs: Int) throws(QsslError) -> ATResponse {
         try perform(.command, request, timeoutMs: timeoutMs, lateFinalWaitMs: options.lateFinalWaitMs)
     }
@@ -668,6 +672,9 @@ public final class ATChannel: @unchecked Sendable {
             } else if let d = draining, let prefix = d.solicitedPrefix, text.hasPrefix(prefix) {
                 // A late answer line of the timed-out command.
             } else {
+                if case .ready = u, let c = current, c.kind == .command, !c.request.survivesRestart {
+                    failInFlightOnRestart(c)
+                }
                 deliverURC(u)
             }
 
@@ -684,6 +691,18 @@ public final class ATChannel: @unchecked Sendable {
                 rawBacklog.append(contentsOf: bytes)
             }
         }
+    }
+
+    /// The command may have reached the module just after it booted, so its answer can still come: it is
+    /// drained like the answer of a timed-out command.
+    private func failInFlightOnRestart(_ c: PendingRequest) {
+        current = nil
+        if c.lateFinalWaitMs > 0 {
+            draining = c
+            drainUntil = monotonicNs() &+ UInt64(c.lateFinalWaitMs) &* 1_000_000
+        }
+        trace(.fromModule, "(module restarted during: " + c.request.command + ")")
+        c.completion(.failure(.reset))
     }
 
     private func complete(_ c: PendingRequest, final: FinalResult?) {

@@ -14,6 +14,10 @@ public struct ATRequest: Sendable {
     /// (transparent) mode at once, so data right behind CONNECT is never parsed as lines. The bytes are kept
     /// until `enterRawMode(onBytes:)` installs a handler. The response has `connected == true` and no final.
     public var entersRawModeOnConnect: Bool = false
+    /// RDY while this request is in flight leaves it waiting (start-up sync: a module that is booting answers
+    /// after its RDY). Otherwise RDY fails the request with `.reset` at once: a module that restarted never
+    /// answers what it received before.
+    public var survivesRestart: Bool = false
 
     public init(_ command: String, payload: [UInt8]? = nil, completesOnLine: Bool = false, redactPayload: Bool = false) {
         self.command = command

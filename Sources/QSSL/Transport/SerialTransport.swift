@@ -22,15 +22,26 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
     public var pollFD: Int32 { fd }
 
     /// Opens raw 8N1, O_NONBLOCK, TIOCEXCL + flock(LOCK_EX|LOCK_NB): second opener gets .busy. Bad baud -> .invalidArgument.
-    public init(path: String, options: SerialOptions = SerialOptions()) throws(QsslError) {
+    public convenience init(path: String, options: SerialOptions = SerialOptions()) throws(QsslError) {
+        // Everything that can fail happens before the object exists: Embedded Swift leaks a partly
+        // initialised object when a class initialiser throws.
+        let fd = try SerialTransport.openConfigured(path: path, options: options)
+        self.init(path: path, fd: fd)
+    }
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    /// Opens and configures the port; returns the fd, or closes it again and throws.
+    private static func openConfigured(path: String, options: SerialOptions) throws(QsslError) -> Int32 {
         guard let speed = SerialTransport.speed(forBaud: options.baud) else { throw .invalidArgument }
         if path.isEmpty { throw .invalidArgument }
-        self.path = path
         let flags = O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC
         let opened = syscallRetryingEINTR { path.withCString { cposix_open($0, flags) } }
         if opened.value < 0 { throw SerialTransport.openError(opened.errno) }
         let fd = opened.value
-        self.fd = fd
 
         let locked = syscallRetryingEINTR { flock(fd, LOCK_EX | LOCK_NB) }
         if locked.value != 0 {
@@ -41,7 +52,7 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         var tio = termios()
         let got = syscallRetryingEINTR { tcgetattr(fd, &tio) }
         if got.value != 0 {
-            if got.errno == ENOTTY || got.errno == EINVAL { return }   // a FIFO or a socket: nothing to configure
+            if got.errno == ENOTTY || got.errno == EINVAL { return fd }   // a FIFO or a socket: nothing to configure
             Sys.close(fd)
             throw SerialTransport.ioError(got.errno)
         }
@@ -66,6 +77,7 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         }
         // Stale bytes from a previous user are not ours to parse.
         _ = syscallRetryingEINTR { tcflush(fd, TCIOFLUSH) }
+        return fd
     }
 
     deinit { close() }
