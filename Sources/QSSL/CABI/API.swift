@@ -314,32 +314,16 @@ private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
 
 @implementation @c public func qssl_send(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
                                          _ len: Int) -> Int32 {
-    withHandle(m) { h throws(QsslError) -> Int32 in
-        if let rc = checkIO(h, id, buf, len, allowEmpty: true) { return rc }
-        if let rc = checkKind(h, id, .ssl) { return rc }
-        if len == 0 { return 0 }
-        return Int32(try h.modem.send(socket: Int(id), UnsafeRawBufferPointer(start: buf, count: len),
-                                      timeoutMs: sendTimeoutMs(len)))
-    }
+    sendOn(.ssl, m, id, buf, len)
 }
 
 @implementation @c public func qssl_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
                                          _ cap: Int, _ timeout_ms: Int32) -> Int32 {
-    withHandle(m) { h throws(QsslError) -> Int32 in
-        if let rc = checkIO(h, id, buf, cap, allowEmpty: false) { return rc }
-        if let rc = checkKind(h, id, .ssl) { return rc }
-        return Int32(try h.modem.recv(socket: Int(id), into: UnsafeMutableRawBufferPointer(start: buf, count: cap),
-                                      timeoutMs: waitMs(timeout_ms)))
-    }
+    recvOn(.ssl, m, id, buf, cap, timeout_ms)
 }
 
 @implementation @c public func qssl_close(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
-    withHandle(m) { h throws(QsslError) -> Int32 in
-        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
-        if let rc = checkKind(h, id, .ssl) { return rc }
-        try h.modem.closeSocket(Int(id))
-        return 0
-    }
+    closeOn(.ssl, m, id)
 }
 
 @implementation @c public func qssl_tcp_open(_ m: OpaquePointer?, _ host: UnsafePointer<CChar>?, _ port: Int32,
@@ -355,29 +339,44 @@ private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
 
 @implementation @c public func qssl_tcp_send(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
                                              _ len: Int) -> Int32 {
+    sendOn(.tcp, m, id, buf, len)
+}
+
+@implementation @c public func qssl_tcp_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
+                                             _ cap: Int, _ timeout_ms: Int32) -> Int32 {
+    recvOn(.tcp, m, id, buf, cap, timeout_ms)
+}
+
+@implementation @c public func qssl_tcp_close(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
+    closeOn(.tcp, m, id)
+}
+
+/// qssl_send and qssl_tcp_send: the same checks and path, each refusing the other kind's sockets.
+private func sendOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
+                    _ len: Int) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
         if let rc = checkIO(h, id, buf, len, allowEmpty: true) { return rc }
-        if let rc = checkKind(h, id, .tcp) { return rc }
+        if let rc = checkKind(h, id, kind) { return rc }
         if len == 0 { return 0 }
         return Int32(try h.modem.send(socket: Int(id), UnsafeRawBufferPointer(start: buf, count: len),
                                       timeoutMs: sendTimeoutMs(len)))
     }
 }
 
-@implementation @c public func qssl_tcp_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
-                                             _ cap: Int, _ timeout_ms: Int32) -> Int32 {
+private func recvOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
+                    _ cap: Int, _ timeout_ms: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
         if let rc = checkIO(h, id, buf, cap, allowEmpty: false) { return rc }
-        if let rc = checkKind(h, id, .tcp) { return rc }
+        if let rc = checkKind(h, id, kind) { return rc }
         return Int32(try h.modem.recv(socket: Int(id), into: UnsafeMutableRawBufferPointer(start: buf, count: cap),
                                       timeoutMs: waitMs(timeout_ms)))
     }
 }
 
-@implementation @c public func qssl_tcp_close(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
+private func closeOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
         if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
-        if let rc = checkKind(h, id, .tcp) { return rc }
+        if let rc = checkKind(h, id, kind) { return rc }
         try h.modem.closeSocket(Int(id))
         return 0
     }
