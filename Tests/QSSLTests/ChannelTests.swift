@@ -128,6 +128,40 @@ struct ChannelTests {
         #expect(trace.all.contains { $0.contains("BEGIN CERTIFICATE") })   // not redacted unless asked
     }
 
+    @Test func answerLineStartingWithAtIsNotTakenForAnEcho() throws {
+        let (c, _) = try scripted([
+            .expect(.init("AT+CMGR=1\r")),
+            .answer(.init("AT+CMGR=1\r\r\n+CMGR: \"REC READ\",\"+100\"\r\nat home at six\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let r = try c.execute(ATRequest("AT+CMGR=1"), timeoutMs: 2000)
+        #expect(r.lines == ["+CMGR: \"REC READ\",\"+100\"", "at home at six"])
+        #expect(r.final == .ok)
+    }
+
+    @Test func urcBeforeThePromptAndRightAfterAPayload() throws {
+        let payload = [UInt8]("ping")
+        let data = [UInt8]("pong")
+        let (c, t) = try scripted([
+            .expect(.init("AT+QSSLSEND=0,4\r")), .answer(.init("\r\n+QSSLURC: \"recv\",0,3\r\n\r\n> ")),
+            .expect(payload), .answer(.init("\r\nSEND OK\r\n")),
+            .expect(.init("AT+QSSLRECV=0,0,1500\r")),
+            .answer(.init("\r\n+QSSLRECV: 127.0.0.1:443,TCP,4\r\n") + data
+                    + .init("\r\n+QSSLURC: \"closed\",0\r\n\r\nOK\r\n")),
+        ])
+        defer { c.close() }
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        let s = try c.execute(ATRequest("AT+QSSLSEND=0,4", payload: payload), timeoutMs: 2000)
+        #expect(s.final == .sendOK)
+        let r = try c.execute(ATRequest("AT+QSSLRECV=0,0,1500"), timeoutMs: 2000)
+        #expect(r.payloads.first?.data == data)
+        #expect(r.final == .ok)
+        #expect(urcs.wait { $0.count >= 2 })
+        #expect(urcs.all == [.sslRecv(cid: 0, ssid: 3), .sslClosed(ssid: 0)])
+        #expect(t.mismatches.isEmpty)
+    }
+
     @Test func recvPayloadContainingOK() throws {
         let data = [UInt8]("ab\r\nOK\r\ncd")
         let (c, _) = try scripted([
@@ -353,9 +387,15 @@ struct ChannelTests {
         let (c, t) = try scripted([.expect(.init("AT+QIACT\r"))])
         let call = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+QIACT"), timeoutMs: 10_000) } }
         #expect(eventually { !t.written.isEmpty })
+        // A second caller waits in the queue behind the first.
+        let queued = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+CSQ"), timeoutMs: 10_000) } }
+        usleep(100_000)
+        #expect(String(decoding: t.written, as: UTF8.self) == "AT+QIACT\r")
         c.close()
         let r = try #require(call.wait(timeoutMs: 3000))
         #expect(throws: QsslError.closed) { try r.get() }
+        let q = try #require(queued.wait(timeoutMs: 3000))
+        #expect(throws: QsslError.closed) { try q.get() }
         #expect(c.isClosed)
         #expect(t.isClosed)
         #expect(throws: QsslError.closed) { try c.execute(ATRequest("AT"), timeoutMs: 100) }

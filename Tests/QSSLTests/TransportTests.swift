@@ -180,6 +180,9 @@ struct TransportTests {
         #expect(excl == 1)
         #expect(throws: QsslError.busy) { try SerialTransport(path: pty.path, options: SerialOptions()) }
         first.close()
+        // Closing clears the flag again: a non-root user could not reopen the port otherwise.
+        #expect(cposix_ioctl_int(pty.slave, 0x8004_5440, &excl) == 0)
+        #expect(excl == 0)
         let again = try SerialTransport(path: pty.path, options: SerialOptions())
         again.close()
     }

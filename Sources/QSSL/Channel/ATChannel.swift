@@ -605,7 +605,13 @@ public final class ATChannel: @unchecked Sendable {
     private func handle(_ event: ATEvent) {
         switch event {
         case .echo(let s):
-            trace(.fromModule, s)
+            // The parser calls every "AT..." line an echo; only the command in flight is echoed, so any other
+            // such line is an answer line (an SMS text read with AT+CMGR may well start with "at").
+            if let c = current, c.kind == .command, s != c.request.command {
+                handle(.line(s))
+            } else {
+                trace(.fromModule, s)
+            }
 
         case .line(let s):
             trace(.fromModule, s)

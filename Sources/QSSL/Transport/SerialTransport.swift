@@ -72,6 +72,7 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         cfsetospeed(&tio, speed)
         let set = syscallRetryingEINTR { tcsetattr(fd, TCSANOW, &tio) }
         if set.value != 0 {
+            _ = syscallRetryingEINTR { cposix_ioctl_noarg(fd, UInt(TIOCNXCL)) }
             Sys.close(fd)
             throw SerialTransport.ioError(set.errno)
         }
@@ -163,10 +164,14 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         }
     }
 
-    /// Closes the fd (releasing the flock). Idempotent.
+    /// Clears TIOCEXCL and closes the fd (releasing the flock). Idempotent.
     public func close() {
         let old = fd
         fd = -1
+        if old < 0 { return }
+        // The flag belongs to the tty, not to this fd: while anything else keeps the tty open (a pty master,
+        // a getty) it would refuse every later non-root open of the port, ours included.
+        _ = syscallRetryingEINTR { cposix_ioctl_noarg(old, UInt(TIOCNXCL)) }
         Sys.close(old)
     }
 }
