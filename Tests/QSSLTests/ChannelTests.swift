@@ -162,6 +162,27 @@ struct ChannelTests {
         #expect(t.mismatches.isEmpty)
     }
 
+    @Test func alreadyConnectAfterTheOKOfQiopenIsAnEventNotTheNextAnswer() throws {
+        let (c, t) = try scripted([
+            .expect(.init("AT+QIOPEN=0,\"TCP\",\"127.0.0.1\",80\r")), .answer(.init("\r\nOK\r\n")),
+            .expect(.init("AT+CSQ\r")), .answer(.init("\r\nALREADY CONNECT\r\n\r\n+CSQ: 20,0\r\n\r\nOK\r\n")),
+            .expect(.init("AT+QIOPEN=1,\"TCP\",\"127.0.0.1\",80\r")), .answer(.init("\r\nALREADY CONNECT\r\n")),
+        ])
+        defer { c.close() }
+        let urcs = Collector<URC>()
+        c.urcHandler = { urcs.append($0) }
+        #expect(try c.execute(ATRequest("AT+QIOPEN=0,\"TCP\",\"127.0.0.1\",80"), timeoutMs: 2000).final == .ok)
+        let r = try c.execute(ATRequest("AT+CSQ"), timeoutMs: 2000)
+        #expect(r.lines == ["+CSQ: 20,0"])
+        #expect(r.final == .ok)
+        #expect(urcs.wait { $0.count >= 1 })
+        #expect(urcs.all == [.other("ALREADY CONNECT")])
+        // As QIOPEN's own answer it is still the final result.
+        let o = try c.execute(ATRequest("AT+QIOPEN=1,\"TCP\",\"127.0.0.1\",80"), timeoutMs: 2000)
+        #expect(o.final == .alreadyConnect)
+        #expect(t.mismatches.isEmpty)
+    }
+
     @Test func recvPayloadContainingOK() throws {
         let data = [UInt8]("ab\r\nOK\r\ncd")
         let (c, _) = try scripted([

@@ -74,6 +74,13 @@ final class ResultBox {
 /// unknown, as with any timeout. Queued requests keep their own deadlines while the channel drains. The one case
 /// not covered is a final arriving later than `lateFinalWaitMs`; pick a timeout that covers the command.
 ///
+/// **Which line belongs to whom.** Lines in the URC table (Parser/ATTokenTable) go to `urcHandler` even in the
+/// middle of a response, unless they carry the running command's own prefix ("+CPIN: READY" for AT+CPIN?).
+/// `<n>, CONNECT OK` / `<n>, CONNECT FAIL` come after QIOPEN's OK, so they are URCs, not finals; so is
+/// ALREADY CONNECT unless the command in flight is AT+QIOPEN. Any other line while a command runs is that
+/// command's answer line (AT has no way to tell an unknown unsolicited line apart); with no command running it
+/// is `.other`. RDY fails the command in flight with `.reset` (see `ATRequest.survivesRestart`).
+///
 /// **Hang-up.** POLLHUP/POLLERR, read() == 0 or EIO from the transport mark the device gone: every waiter and
 /// every later call gets `.noDevice` until `close()`.
 public final class ATChannel: @unchecked Sendable {
@@ -630,6 +637,12 @@ public final class ATChannel: @unchecked Sendable {
 
         case .final(let f):
             trace(.fromModule, f.text)
+            if case .alreadyConnect = f, !((current ?? draining)?.request.command.hasPrefix("AT+QIOPEN") ?? false) {
+                // Modules also print it after QIOPEN's OK, when another command may already be in flight:
+                // it must not end that command. The modem layer matches it to its pending TCP open.
+                deliverURC(.other(f.text))
+                return
+            }
             if let c = current, c.kind == .command || (c.kind == .escape && c.payloadSent) {
                 complete(c, final: f)
             } else if draining != nil {
