@@ -3,6 +3,11 @@
 # and pytest. Does nothing when everything is present, so demo.sh and test.sh call it every time.
 set -euo pipefail
 
+if ! command -v swift >/dev/null; then
+    echo "deps: swift not found: install the Swift 6.3 toolchain (swift.org) and put it on PATH" >&2
+    exit 1
+fi
+
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v gcc >/dev/null || need_apt+=(gcc)
