@@ -3,7 +3,24 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// A TLS (or plain TCP) server on 127.0.0.1 with an ephemeral port, for tests and demos.
+/// A TLS protocol version a test server can be pinned to ("1.0" ... "1.3" on the command line).
+public enum SimTLSVersion: String, Sendable, CaseIterable {
+    case tls10 = "1.0"
+    case tls11 = "1.1"
+    case tls12 = "1.2"
+    case tls13 = "1.3"
+
+    var nio: TLSVersion {
+        switch self {
+        case .tls10: return .tlsv1
+        case .tls11: return .tlsv11
+        case .tls12: return .tlsv12
+        case .tls13: return .tlsv13
+        }
+    }
+}
+
+/// A TLS (or plain TCP) server on 127.0.0.1 (or `host`) with an ephemeral port, for tests and demos.
 public final class TestTLSServer: @unchecked Sendable {
     /// What the server does with each connection.
     public enum Mode: Sendable {
@@ -19,16 +36,26 @@ public final class TestTLSServer: @unchecked Sendable {
     private let channel: Channel
     private let stopLock = NSLock()
     private var stopped = false
+    private let counter: AcceptCounter
+
+    /// TCP connections accepted so far. Lets a test tell a refusal before connecting from one during the
+    /// handshake.
+    public var acceptedConnections: Int { counter.value }
 
     /// TLS server. `clientCAPath` + `requireClientCertificate` make it demand a client certificate signed by
-    /// that CA. TLS 1.0-1.3 are accepted.
+    /// that CA. TLS 1.0-1.3 are accepted unless `minimumTLSVersion` / `maximumTLSVersion` narrow that;
+    /// `cipherSuites` (OpenSSL names, e.g. "AES256-SHA") limits the suites offered up to TLS 1.2.
     public convenience init(certificatePath: String, keyPath: String, clientCAPath: String? = nil,
                             requireClientCertificate: Bool = false, mode: Mode = .echo,
-                            host: String = "127.0.0.1", port: Int = 0) throws {
+                            host: String = "127.0.0.1", port: Int = 0,
+                            minimumTLSVersion: SimTLSVersion = .tls10, maximumTLSVersion: SimTLSVersion? = nil,
+                            cipherSuites: String? = nil) throws {
         let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-        config.minimumTLSVersion = .tlsv1
+        config.minimumTLSVersion = minimumTLSVersion.nio
+        config.maximumTLSVersion = maximumTLSVersion?.nio
+        if let cipherSuites { config.cipherSuites = cipherSuites }
         if requireClientCertificate {
             guard let ca = clientCAPath else { throw SimError("requireClientCertificate needs clientCAPath") }
             config.certificateVerification = .noHostnameVerification
@@ -44,11 +71,14 @@ public final class TestTLSServer: @unchecked Sendable {
 
     private init(tls: NIOSSLContext?, mode: Mode, host: String, port: Int) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let counter = AcceptCounter()
+        self.counter = counter
         do {
             let ch = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
+                    counter.increment()
                     do {
                         if let tls {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -87,6 +117,13 @@ public final class TestTLSServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+private final class AcceptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
 private final class EchoHandler: ChannelInboundHandler {

@@ -27,8 +27,8 @@ struct QSSLSimCommand: ParsableCommand {
         discussion: """
             Prints the pty slave path on its first line of output, then answers AT commands on it until \
             SIGINT/SIGTERM. Open the slave as the module's serial port (any baud rate; use raw mode). \
-            `qssl-sim echo-server` starts a TLS (or TCP) echo server on 127.0.0.1 and prints its port on its \
-            first line (see `qssl-sim echo-server --help`).
+            `qssl-sim echo-server` starts a TLS (or TCP) echo server on 127.0.0.1 (or --host) and prints its \
+            port on its first line (see `qssl-sim echo-server --help`).
             """,
         subcommands: [EchoServer.self])
 
@@ -116,7 +116,7 @@ struct QSSLSimCommand: ParsableCommand {
 struct EchoServer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo-server",
-        abstract: "A TLS (or --plain TCP) server on 127.0.0.1 for tests and demos. First output line: the port.")
+        abstract: "A TLS (or --plain TCP) server on 127.0.0.1 (or --host) for tests and demos. First output line: the port.")
 
     @Option(help: "Server certificate (PEM). Required unless --plain.")
     var cert: String?
@@ -133,8 +133,17 @@ struct EchoServer: ParsableCommand {
     @Flag(help: "Plain TCP instead of TLS.")
     var plain = false
 
+    @Option(help: "Address to listen on (e.g. 0.0.0.0 or this machine's LAN address).")
+    var host: String = "127.0.0.1"
+
     @Option(help: "Port to listen on (0 = ephemeral).")
     var port: Int = 0
+
+    @Option(name: .customLong("tls-min"), help: "Lowest TLS version accepted: 1.0, 1.1, 1.2 or 1.3.")
+    var tlsMin: String = "1.0"
+
+    @Option(name: .customLong("tls-max"), help: "Highest TLS version accepted: 1.0, 1.1, 1.2 or 1.3 (default 1.3).")
+    var tlsMax: String?
 
     @Option(help: "Instead of echoing: send this text to each client, then close the connection.")
     var send: String?
@@ -142,6 +151,9 @@ struct EchoServer: ParsableCommand {
     func validate() throws {
         if !plain && (cert == nil || key == nil) { throw ValidationError("--cert and --key are required unless --plain") }
         if requireClientCert && ca == nil { throw ValidationError("--require-client-cert needs --ca") }
+        for v in [tlsMin] + (tlsMax.map { [$0] } ?? []) where SimTLSVersion(rawValue: v) == nil {
+            throw ValidationError("unknown TLS version \(v): use 1.0, 1.1, 1.2 or 1.3")
+        }
     }
 
     func run() throws {
@@ -150,10 +162,12 @@ struct EchoServer: ParsableCommand {
         try waitForTermination {
             let s: TestTLSServer
             if plain {
-                s = try TestTLSServer(plainTCPMode: mode, port: port)
+                s = try TestTLSServer(plainTCPMode: mode, host: host, port: port)
             } else {
                 s = try TestTLSServer(certificatePath: cert!, keyPath: key!, clientCAPath: ca,
-                                      requireClientCertificate: requireClientCert, mode: mode, port: port)
+                                      requireClientCertificate: requireClientCert, mode: mode, host: host, port: port,
+                                      minimumTLSVersion: SimTLSVersion(rawValue: tlsMin)!,
+                                      maximumTLSVersion: tlsMax.flatMap { SimTLSVersion(rawValue: $0) })
             }
             server = s
             printLine(String(s.port))
