@@ -236,7 +236,7 @@ extension Engine {
     // MARK: receiving
 
     func sslRecv(_ a: [ATArg]) {
-        guard a.count == 3, let cid = a[0].int, (0...2).contains(cid), let slot = a[1].int, (0...5).contains(slot),
+        guard a.count == 3, let cid = a[0].int, (0...1).contains(cid), let slot = a[1].int, (0...5).contains(slot),
             let len = a[2].int, (1...1500).contains(len)
         else { return error() }
         readOut(slot: slot, len: len, kind: .ssl, header: "+QSSLRECV")
@@ -306,7 +306,8 @@ extension Engine {
 
     func ato() {
         guard let slot = transparentSlot, let s = sockets[slot], s.state != .connecting else { return error() }
-        respond(final: "CONNECT")
+        // Not respond(): the host reads every byte after CONNECT as data, so no noise may follow it.
+        raw("\r\nCONNECT\r\n")
         enterTransparent(s)
     }
 

@@ -173,6 +173,8 @@ final class Engine {
     static let noise = ["+CREG: 1", "+CGREG: 1", "UNDER_VOLTAGE WARNING ", "+CMTI: \"SM\",1", "+CSQN: 22,0"]
 
     func maybeNoise() {
+        // Only a port in command mode may carry a stray line; in a data phase it would become payload.
+        guard case .command = phase else { return }
         if rng.chance(options.noiseURCProbability) {
             raw("\r\n\(Engine.noise[rng.int(0...(Engine.noise.count - 1))])\r\n")
         }

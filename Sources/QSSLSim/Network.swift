@@ -131,10 +131,14 @@ extension Engine {
         if let ip = remote?.ipAddress, let port = remote?.port { s.peer = "\(ip):\(port)" }
         switch s.kind {
         case .ssl:
-            urc("+QSSLOPEN: \(s.slot),0")
-            if s.connectMode == 1 && transparentSlot == nil {
-                transparentSlot = s.slot
-                if case .command = phase { enterTransparent(s) }
+            guard s.connectMode == 1 && transparentSlot == nil else { return urc("+QSSLOPEN: \(s.slot),0") }
+            transparentSlot = s.slot
+            if case .command = phase {
+                // The data pipe starts right after this line, so it goes out without urc()'s noise.
+                raw("\r\n+QSSLOPEN: \(s.slot),0\r\n")
+                enterTransparent(s)
+            } else {
+                urc("+QSSLOPEN: \(s.slot),0")  // held until the data phase ends; ATO then enters the pipe
             }
         case .tcp:
             urc("\(s.slot), CONNECT OK")
