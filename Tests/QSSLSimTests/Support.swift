@@ -281,11 +281,66 @@ func upload(_ p: Port, name: String, _ data: [UInt8]) throws -> String {
     return done.lines[0]
 }
 
-/// A TLS echo server with the test certificates (optionally demanding a client certificate).
-func tlsServer(_ certs: TestCerts, clientCert: Bool = false, mode: TestTLSServer.Mode = .echo) throws -> TestTLSServer {
+/// A TLS echo server with the test certificates (optionally demanding a client certificate, listening on
+/// another address, limited in TLS versions or cipher suites).
+func tlsServer(_ certs: TestCerts, clientCert: Bool = false, mode: TestTLSServer.Mode = .echo,
+               host: String = "127.0.0.1", minimum: SimTLSVersion = .tls10, maximum: SimTLSVersion? = nil,
+               ciphers: String? = nil) throws -> TestTLSServer {
     try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"),
                       clientCAPath: clientCert ? certs.path("ca.pem") : nil,
-                      requireClientCertificate: clientCert, mode: mode)
+                      requireClientCertificate: clientCert, mode: mode, host: host,
+                      minimumTLSVersion: minimum, maximumTLSVersion: maximum, cipherSuites: ciphers)
+}
+
+/// Waits until the module holds at least `count` unread bytes for socket `socket`.
+func waitBuffered(_ m: VirtualModule, socket: Int, count: Int, timeout: Double = 20) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while m.bufferedBytes(socket: socket) < count {
+        if Date() > deadline {
+            throw TestFailure("socket \(socket) holds \(m.bufferedBytes(socket: socket)) of \(count) bytes")
+        }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+}
+
+/// An IPv4 address of this machine outside 127.0.0.0/8 (the first one getifaddrs lists on an interface that
+/// is up). Throws when there is none: the loopback rule cannot be shown without one.
+func firstNonLoopbackIPv4() throws -> String {
+    var list: UnsafeMutablePointer<ifaddrs>?
+    guard getifaddrs(&list) == 0 else { throw TestFailure("getifaddrs failed: errno \(errno)") }
+    defer { freeifaddrs(list) }
+    var cur = list
+    while let ifa = cur {
+        cur = ifa.pointee.ifa_next
+        guard let sa = ifa.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
+            ifa.pointee.ifa_flags & UInt32(IFF_UP) != 0
+        else { continue }
+        var addr = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil else { continue }
+        let s = String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if !s.hasPrefix("127.") { return s }
+    }
+    throw TestFailure("this machine has no IPv4 address outside 127.0.0.0/8 on an interface that is up; "
+        + "the loopback rule of qssl-sim can only be checked against such an address")
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts and never answers: the kernel completes the TCP
+/// handshake, so a TLS client connects and then waits forever for the ServerHello.
+func silentListener() throws -> (fd: Int32, port: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &a) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, len) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &len) == 0
+        }
+    }
+    guard ok else { close(fd); throw TestFailure("listen failed: errno \(errno)") }
+    return (fd, Int(UInt16(bigEndian: a.sin_port)))
 }
 
 /// Opens SSL socket `ssid` on context `ctx` and returns the +QSSLOPEN code.
