@@ -126,6 +126,26 @@ import Testing
         #expect(try p.command("AT+QSSLCFG=\"bogus\",1").final == "ERROR")
     }
 
+    @Test func globalSettingRangesAndCipherLists() throws {
+        let m = try startSim()
+        defer { m.stop() }
+        let p = try Port(m.slavePath)
+        try p.ok("ATE0")
+        for (name, good, bad) in [("httpsctxi", 5, 6), ("smtpstyle", 1, 3), ("ignorertctime", 0, 2), ("https", 1, 2),
+                                  ("smtpctxi", 4, 6)] {
+            try p.ok("AT+QSSLCFG=\"\(name)\",\(good)")
+            #expect(try p.command("AT+QSSLCFG=\"\(name)\",\(bad)").final == "ERROR", "\(name) \(bad)")
+            // The refused value left the setting as it was.
+            #expect(try p.ok("AT+QSSLCFG=\"\(name)\"") == ["+QSSLCFG: \"\(name)\",\(good)"])
+        }
+        try p.ok("AT+QSSLCFG=\"ciphersuite\",1,\"0X0035,0X002F,0X000A\"")
+        #expect(try p.ok("AT+QSSLCFG=\"ciphersuite\",1") == ["+QSSLCFG: \"ciphersuite\",\"0X0035,0X002F,0X000A\""])
+        #expect(try p.ok("AT+QSSLCFG=\"ctxindex\",1") == ["+QSSLCFG: 1,4,0,\"0X0035,0X002F,0X000A\",\"\",\"\",\"\""])
+        // One unknown code spoils the list; the old one stays.
+        #expect(try p.command("AT+QSSLCFG=\"ciphersuite\",1,\"0X002F,0X1234\"").final == "ERROR")
+        #expect(try p.ok("AT+QSSLCFG=\"ciphersuite\",1") == ["+QSSLCFG: \"ciphersuite\",\"0X0035,0X002F,0X000A\""])
+    }
+
     @Test func pdpRulesAndSocketErrors() throws {
         let m = try startSim()
         defer { m.stop() }

@@ -56,6 +56,37 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: link))
     }
 
+    /// `--host` puts the server on another address; `--tls-min` / `--tls-max` pin its TLS versions.
+    @Test func echoServerHostAndTLSVersions() throws {
+        let addr = try firstNonLoopbackIPv4()
+        let certs = try TestCerts.get()
+        let (server, portLine) = try launch(["echo-server", "--cert", certs.path("server.pem"),
+                                             "--key", certs.path("server.key"), "--host", addr,
+                                             "--tls-min", "1.2", "--tls-max", "1.2"])
+        defer { _ = terminate(server) }
+        let port = try #require(Int(portLine))
+        let m = try startSim { $0.allowNonLoopback = true }
+        defer { m.stop() }
+        let p = try attachedPort(m)
+        try p.ok("AT+QSSLCFG=\"sslversion\",0,1")
+        #expect(try sslOpen(p, ssid: 0, port: port, host: addr) == -1)
+        try p.ok("AT+QSSLCFG=\"sslversion\",0,3")
+        #expect(try sslOpen(p, ssid: 0, port: port, host: addr) == 0)
+        #expect(try p.send("AT+QSSLSEND", 0, Array("tls12".utf8)) == "SEND OK")
+        #expect(try p.sslRecvAll(0, count: 5) == Array("tls12".utf8))
+    }
+
+    @Test func echoServerRejectsUnknownTLSVersion() throws {
+        let p = Process()
+        p.executableURL = try executable()
+        p.arguments = ["echo-server", "--plain", "--tls-max", "1.4"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+    }
+
     @Test func echoServerSubcommand() throws {
         let certs = try TestCerts.get()
         let (server, portLine) = try launch(["echo-server", "--cert", certs.path("server.pem"),

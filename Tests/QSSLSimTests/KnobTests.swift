@@ -162,6 +162,81 @@ import Testing
         #expect(try p.sslRecvAll(0, count: payload.count) == payload)
     }
 
+    @Test func baudRateLimitsTheOutputRate() throws {
+        let certs = try TestCerts.get()
+        let server = try tlsServer(certs)
+        defer { server.stop() }
+        let m = try startSim { $0.baud = 9600 }
+        defer { m.stop() }
+        let p = try attachedPort(m)
+        #expect(try sslOpen(p, ssid: 0, port: server.port) == 0)
+        let payload = (0..<2000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        #expect(try p.send("AT+QSSLSEND", 0, Array(payload[0..<1460])) == "SEND OK")
+        #expect(try p.send("AT+QSSLSEND", 0, Array(payload[1460...])) == "SEND OK")
+        try waitBuffered(m, socket: 0, count: payload.count)
+        try p.ok("AT")  // nothing else is queued for the host when the clock starts
+        let start = Date()
+        let got = try p.sslRecvAll(0, count: payload.count, timeout: 60)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(got == payload)
+        // 9600 baud is 960 bytes/s: the 2000 payload bytes alone need more than 2 s on the line.
+        #expect(elapsed >= 1.5, "2000 bytes at 9600 baud took only \(elapsed) s")
+    }
+
+    @Test func resetRepeatsEveryNCommands() throws {
+        for repeats in [true, false] {
+            let m = try startSim {
+                $0.resetAfterCommands = 3
+                $0.resetRepeats = repeats
+            }
+            defer { m.stop() }
+            let p = try Port(m.slavePath)
+            // The start-up lines of a reset follow the OK of the command that triggered it, so they show up
+            // while the next command is answered.
+            var resetAfter: [Int] = []
+            for k in 1...10 {
+                p.urcs.removeAll()
+                try p.write("AT\r")
+                #expect(try p.response().final == "OK")
+                if p.urcs.contains("RDY") { resetAfter.append(k - 1) }
+            }
+            #expect(resetAfter == (repeats ? [3, 6, 9] : [3]), "repeats: \(repeats)")
+        }
+    }
+
+    @Test func noNoiseInsideTheTransparentStream() throws {
+        let certs = try TestCerts.get()
+        let server = try tlsServer(certs)
+        defer { server.stop() }
+        let m = try startSim {
+            $0.noiseURCProbability = 1.0
+            $0.escapeGuardSeconds = 0.2
+        }
+        defer { m.stop() }
+        let p = try attachedPort(m)
+        /// After CONNECT / +QSSLOPEN the port carries nothing but the peer's bytes.
+        func expectOnlyEcho(_ text: String) throws {
+            let data = Array(text.utf8)
+            try p.write(data)
+            try p.need(data.count, timeout: 10)
+            Thread.sleep(forTimeInterval: 0.3)
+            while p.fill(timeout: 0.05) {}
+            #expect(String(decoding: p.buf, as: UTF8.self) == text)
+            p.buf.removeAll()
+            Thread.sleep(forTimeInterval: 0.4)  // escape guard before "+++"
+            try p.write("+++")
+            #expect(try p.response().final == "OK")
+        }
+        // Straight into transparent mode when the handshake completes.
+        #expect(try sslOpen(p, ssid: 0, port: server.port, mode: 1) == 0)
+        try expectOnlyEcho("first pass\r\n")
+        // And back into it with ATO.
+        try p.ok("ATO", "CONNECT")
+        try expectOnlyEcho("second pass\r\n")
+        #expect(p.urcs.count >= 5)  // the noise is on: it just stays out of the data
+        try p.ok("AT+QSSLCLOSE=0", "0, CLOSE OK")
+    }
+
     @Test func transparentModeEscapeAndATO() throws {
         let certs = try TestCerts.get()
         let server = try tlsServer(certs)
