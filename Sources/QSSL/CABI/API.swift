@@ -25,9 +25,14 @@ let socketInfoSize = MemoryLayout<qssl_socket_info>.size
 
 // MARK: - Library and errors
 
+/// Built from the header's macros so the text cannot drift from the version programs compile against. Made
+/// once and never freed: callers keep the pointer as static text.
+nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
+    "\(QSSL_VERSION_MAJOR).\(QSSL_VERSION_MINOR)".withCString { strdup($0) }
+
 /// Library version as static text.
 @implementation @c public func qssl_version() -> UnsafePointer<CChar>! {
-    staticC("0.1")
+    versionText.map { UnsafePointer($0) } ?? staticC("?")
 }
 
 /// The last failure on this handle (owned by the handle), or static text.
