@@ -10,6 +10,8 @@
 #   --destdir     staging root prepended to every path (packaging); also read from $DESTDIR
 # Afterwards: cc prog.c $(pkg-config --cflags --libs qssl)   (PKG_CONFIG_PATH=LIBDIR/pkgconfig if needed).
 # libqssl.so needs the Swift runtime libraries (libswiftCore.so...) where its RUNPATH or ld.so finds them.
+# Run as root into a directory ld.so scans (/usr/local/lib, /usr/lib...), it also runs ldconfig, so that
+# dlopen("libqssl.so") - the Python package's last resort - finds the library; otherwise it prints what to set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 prefix=/usr/local
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
         --includedir) includedir=$2; shift 2 ;;
         --build-dir) builddir=$2; shift 2 ;;
         --destdir) destdir=$2; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -48,3 +50,32 @@ sed -e "s|@PREFIX@|$prefix|" -e "s|@LIBDIR@|$libdir|" -e "s|@INCLUDEDIR@|$includ
     -e "s|@VERSION@|$major.$minor|" "$root/scripts/qssl.pc.in" > "$destdir$libdir/pkgconfig/qssl.pc"
 chmod 0644 "$destdir$libdir/pkgconfig/qssl.pc"
 echo "installed: $destdir$libdir/libqssl.so $destdir$includedir/qssl.h $destdir$libdir/pkgconfig/qssl.pc"
+
+# A program linked with pkg-config's flags finds the library through its RUNPATH, but dlopen("libqssl.so") (the
+# Python package, plugins) searches only LD_LIBRARY_PATH and ld.so's cache, and the cache learns of a new
+# library only when ldconfig runs.
+ldconfig_bin=$(command -v ldconfig || echo /sbin/ldconfig)
+real_libdir=$(cd "$libdir" 2>/dev/null && pwd -P || echo "$libdir")
+scanned=no
+if [ -z "$destdir" ] && [ -x "$ldconfig_bin" ]; then
+    # -v -N lists the directories ld.so's cache is built from without rebuilding it (any user may run it).
+    while IFS= read -r d; do
+        if [ -d "$d" ] && [ "$(cd "$d" && pwd -P)" = "$real_libdir" ]; then scanned=yes; fi
+    done < <("$ldconfig_bin" -v -N 2>/dev/null | sed -n 's|^\(/[^:]*\):.*|\1|p')
+fi
+if [ -n "$destdir" ]; then
+    echo "note: staged under $destdir: run ldconfig on the target after installing there"
+elif [ $scanned = yes ] && [ "$(id -u)" -eq 0 ]; then
+    "$ldconfig_bin"
+    cached=$("$ldconfig_bin" -p | sed -n 's|^[[:space:]]*libqssl\.so .*=> \(.*\)$|\1|p' | head -n1)
+    if [ -n "$cached" ] && [ "$(cd "$(dirname "$cached")" && pwd -P)" = "$real_libdir" ]; then
+        echo "ldconfig: libqssl.so is in ld.so's cache: dlopen(\"libqssl.so\") finds $libdir/libqssl.so"
+    else
+        echo "warning: ldconfig ran but its cache has no libqssl.so from $libdir (another one shadows it?)" >&2
+    fi
+elif [ $scanned = yes ]; then
+    echo "note: run 'sudo ldconfig' so that dlopen(\"libqssl.so\") finds $libdir/libqssl.so"
+else
+    echo "note: ld.so does not search $libdir: for dlopen(\"libqssl.so\") (the Python package) set" \
+        "LD_LIBRARY_PATH=$libdir (or QSSL_LIBRARY=$libdir/libqssl.so), or list $libdir in /etc/ld.so.conf.d/ and run ldconfig"
+fi
