@@ -5,25 +5,37 @@
  * checked against it by the compiler (@implementation @c), and a test compares the symbols
  * libqssl.so exports with the functions declared here. Link with `pkg-config --libs qssl`.
  *
- * A minimal session (the application note's example 3.1; error checks shortened):
+ * A minimal session: the application note's example 3.1, server and client authentication with the
+ * certificates and the key in the module's RAM (error checks shortened; Tests/c/example.c is the
+ * same program in full):
  *
  *     qssl_modem *m;
- *     if (qssl_modem_open("/dev/ttyUSB0", NULL, &m) != QSSL_OK) ...;
+ *     if (qssl_modem_open("/dev/ttyUSB0", NULL, &m) != QSSL_OK) return 1;
  *     qssl_cert_write(m, "RAM:ca_cert.pem", ca_pem, ca_len);
+ *     qssl_cert_write(m, "RAM:client_cert.pem", cert_pem, cert_len);
+ *     qssl_cert_write(m, "RAM:client_key.pem", key_pem, key_len);
  *     qssl_pdp_activate(m, "CMNET", NULL, NULL);
  *     qssl_ctx_config cfg;
- *     qssl_ctx_config_init(&cfg);
+ *     qssl_ctx_config_init(&cfg);                          // every cipher suite (0xFFFF)
  *     cfg.version = QSSL_TLS1_1;
- *     cfg.seclevel = QSSL_SECLEVEL_SERVER;
+ *     cfg.seclevel = QSSL_SECLEVEL_SERVER_CLIENT;
  *     strcpy(cfg.cacert, "RAM:ca_cert.pem");
+ *     strcpy(cfg.clientcert, "RAM:client_cert.pem");
+ *     strcpy(cfg.clientkey, "RAM:client_key.pem");
  *     qssl_ctx_configure(m, 0, &cfg);
- *     int s = qssl_open(m, 0, "116.247.104.27", 465, 90);   // socket id 0-5 or a QSSL_E* code
+ *     int s = qssl_open(m, 0, "116.247.104.27", 465, 90);  // socket id 0-5 or a QSSL_E* code
  *     qssl_send(m, s, "hello module", 12);
  *     char buf[1500];
  *     int n = qssl_recv(m, s, buf, sizeof buf, 5000);      // bytes, 0 = peer closed, or QSSL_E*
  *     qssl_close(m, s);
+ *     qssl_cert_delete(m, "RAM:ca_cert.pem");
+ *     qssl_cert_delete(m, "RAM:client_cert.pem");
+ *     qssl_cert_delete(m, "RAM:client_key.pem");
  *     qssl_pdp_deactivate(m);
  *     qssl_modem_close(m);
+ *
+ * Server authentication alone (the note's seclevel 1) needs only the CA: QSSL_SECLEVEL_SERVER and
+ * cfg.cacert.
  *
  * ERRORS
  *   Every function returns QSSL_OK (0) or a negative QSSL_E* code. Functions that move bytes
@@ -62,7 +74,10 @@
  *   Every struct starts with `uint32_t size`. Fill it with sizeof(the struct) - the *_init()
  *   functions do that and set the defaults - so later versions can append fields without breaking
  *   programs built against this header. The library reads or writes only the first `size` bytes
- *   it knows about; a size smaller than the first published version gives QSSL_EINVAL.
+ *   it knows about; a size smaller than the first published version gives QSSL_EINVAL. A larger
+ *   size (a program built against a newer header) is fine: the bytes past the fields this library
+ *   knows are neither read nor written, and a struct the library fills gets `size` set to the
+ *   bytes it filled, so such a program can tell which fields are valid.
  *
  * TEXT OUT
  *   Functions that copy text into (buf, cap) behave like snprintf: they write at most cap bytes
@@ -133,7 +148,8 @@ typedef struct qssl_modem qssl_modem;
 /** Static text for a status code; never NULL. Unknown codes give "unknown error". */
 const char *qssl_strerror(int code);
 
-/** Library version as static text, "MAJOR.MINOR". */
+/** Library version as static text, "MAJOR.MINOR": QSSL_VERSION_MAJOR and QSSL_VERSION_MINOR of the
+ *  header the library was built with. */
 const char *qssl_version(void);
 
 /**
@@ -342,7 +358,7 @@ int qssl_open(qssl_modem *m, int ctx, const char *host, int port, int timeout_s)
  * Sends `len` bytes (split into chunks of at most 1460, retried with back-off on SEND FAIL).
  * Returns the number of bytes the module accepted: `len` on success, fewer if a later chunk
  * failed (the failure is then in qssl_errmsg), or a code if nothing was sent. len 0 returns 0.
- * len > INT32_MAX gives QSSL_EINVAL.
+ * len > INT32_MAX gives QSSL_EINVAL. QSSL_ECLOSED once the peer has closed the connection.
  */
 int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
 
@@ -354,7 +370,11 @@ int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
  */
 int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
 
-/** Closes SSL socket `id` (AT+QSSLCLOSE) and drops its unread bytes. QSSL_ECLOSED if not open. */
+/**
+ * Closes SSL socket `id` (AT+QSSLCLOSE) and drops its unread bytes. A socket the peer closed keeps
+ * its id until this call releases it (QSSL_OK, no command sent). QSSL_ECLOSED if `id` is not open
+ * or was already closed with this call.
+ */
 int qssl_close(qssl_modem *m, int id);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -400,8 +420,8 @@ int qssl_state(qssl_modem *m, qssl_state_info *out);
 /* ------------------------------------------------------------------------------------------ */
 /* Plain TCP sockets beside SSL (AT+QIOPEN / AT+QISEND / AT+QIRD / AT+QICLOSE)                  */
 
-/** Opens a TCP connection, waiting at most timeout_s seconds (1-300; 0 means 90) for CONNECT OK;
- *  returns its socket id (0-5, distinct from every SSL socket's). */
+/** Opens a TCP connection, waiting at most timeout_s seconds (1-300; 0 means 90; else QSSL_EINVAL)
+ *  for CONNECT OK; returns its socket id (0-5, distinct from every SSL socket's). */
 int qssl_tcp_open(qssl_modem *m, const char *host, int port, int timeout_s);
 /** As qssl_send, for a TCP socket. */
 int qssl_tcp_send(qssl_modem *m, int id, const void *buf, size_t len);
