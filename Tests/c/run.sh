@@ -2,7 +2,8 @@
 # Builds the C programs of Tests/c against include/qssl.h and libqssl.so, twice (gcc -Wall -Wextra -Werror,
 # then the same plus -fsanitize=address,undefined), and runs each build against qssl-sim and TLS / TCP echo
 # servers (qssl-sim echo-server) with certificates from scripts/make-test-certs.sh. Also checks that
-# libqssl.so exports exactly the functions of the header. Exits non-zero on any failure.
+# libqssl.so exports exactly the functions of the header, and that scripts/install.sh installs a library that
+# pkg-config users link and run, and refreshes ld.so's cache (or says how to reach it). Exits non-zero on any failure.
 #
 # Needs: gcc (with libasan/libubsan: Debian's gcc has them), openssl, a built libqssl.so and qssl-sim.
 # Environment:
@@ -94,7 +95,7 @@ for mode in $modes; do
         dev=$bg_line
         case $p in
             example) args=("$dev" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key") ;;
-            test_hostile) args=("$dev" "$tls_port") ;;
+            test_hostile) args=("$dev" "$tls_port" "$tcp_port" "$bye_port") ;;
             test_flows) args=("$dev" "$tls_port" "$mtls_port" "$tcp_port" "$bye_port" "$c") ;;
             test_cycles) args=("$dev" "$cycles") ;;
         esac
@@ -112,7 +113,9 @@ echo "== install step (scripts/install.sh into a temporary prefix, example built
 prefix=$tmp/prefix
 mkdir -p "$tmp/stage"
 cp "$lib" "$tmp/stage/libqssl.so"
-"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$tmp/stage"
+"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$tmp/stage" | tee "$tmp/install.out"
+# A prefix ld.so does not scan: no ldconfig, but the hint Python users need.
+grep -q "LD_LIBRARY_PATH=$prefix/lib" "$tmp/install.out" || die "install.sh printed no LD_LIBRARY_PATH hint for $prefix/lib"
 pc_flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs qssl)
 [ "$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --modversion qssl)" != "" ] || die "qssl.pc has no version"
 # shellcheck disable=SC2086
@@ -127,8 +130,41 @@ else
     failed+=("installed/example")
 fi
 
+echo "== install step into a directory ld.so scans (a stub ldconfig stands in for the system's)"
+# The real ldconfig would change this machine's loader cache; the stub reports prefix2/lib as scanned, records
+# its calls and then lists the library as cached, so install.sh's decision is checked, not the system's state.
+prefix2=$tmp/prefix2
+mkdir -p "$tmp/fakebin"
+cat > "$tmp/fakebin/ldconfig" <<'STUB'
+#!/bin/sh
+echo "args:$*" >> "$FAKE_LD_LOG"
+case "$*" in
+    *-N*) echo "$FAKE_LD_DIR: (from /etc/ld.so.conf.d/fake.conf:1)" ;;
+    -p) printf '\tlibqssl.so (libc6,x86-64) => %s/libqssl.so\n' "$FAKE_LD_DIR" ;;
+esac
+STUB
+chmod +x "$tmp/fakebin/ldconfig"
+mkdir -p "$prefix2/lib"
+PATH=$tmp/fakebin:$PATH FAKE_LD_LOG=$tmp/ldconfig.log FAKE_LD_DIR=$prefix2/lib \
+    "$root/scripts/install.sh" --prefix "$prefix2" --build-dir "$tmp/stage" | tee "$tmp/install2.out"
+if [ "$(id -u)" -eq 0 ]; then
+    # As root: the cache is rebuilt (a call without arguments) and the result reported.
+    if grep -qx "args:" "$tmp/ldconfig.log" && grep -q "is in ld.so's cache" "$tmp/install2.out"; then
+        echo "PASS install/ldconfig"
+    else
+        echo "FAIL install/ldconfig"; failed+=("install/ldconfig")
+    fi
+else
+    # Not root: ldconfig is only asked for its directories, and the user is told to run it.
+    if ! grep -qx "args:" "$tmp/ldconfig.log" && grep -q "sudo ldconfig" "$tmp/install2.out"; then
+        echo "PASS install/ldconfig-hint"
+    else
+        echo "FAIL install/ldconfig-hint"; failed+=("install/ldconfig-hint")
+    fi
+fi
+
 if [ ${#failed[@]} -gt 0 ]; then
     echo "C tests FAILED: ${failed[*]}"
     exit 1
 fi
-echo "C tests: all passed (${#programs[@]} programs x modes: $modes, and the installed example)"
+echo "C tests: all passed (${#programs[@]} programs x modes: $modes, the installed example, the ldconfig step)"

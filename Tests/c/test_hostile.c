@@ -1,9 +1,11 @@
 /*
  * Hostile calls get a code, never a crash: NULL handles and pointers, pointers that were never
- * handles, out-of-range ids, negative (cast) and huge lengths, bad strings, undersized structs,
- * closed sockets, use after close, a second close, concurrent calls racing with close.
+ * handles, out-of-range ids and timeouts, negative (cast) and huge lengths and capacities, bad
+ * strings, undersized and oversized (newer header) structs, a socket of the other kind, a socket the
+ * peer closed, closed sockets, use after close, a second close, concurrent calls racing with close.
  *
- * usage: test_hostile DEVICE TLS_PORT
+ * usage: test_hostile DEVICE TLS_PORT TCP_PORT BYE_PORT
+ *   TLS_PORT: TLS echo server; TCP_PORT: plain TCP echo; BYE_PORT: TLS server that sends "bye" and closes.
  */
 #include "testutil.h"
 #include <qssl.h>
@@ -12,7 +14,15 @@
 #include <stdint.h>
 
 static const char *device;
-static int tls_port;
+static int tls_port, tcp_port, bye_port;
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Lengths and capacities above INT32_MAX, negative ints cast to size_t among them: refused before a byte
+ * is read or written (a small buffer passed with one of them would otherwise be overrun). */
+static const size_t huge[] = {(size_t)-1, (size_t)-5, (size_t)INT_MAX + 1, SIZE_MAX / 2};
+#define N_HUGE (sizeof huge / sizeof huge[0])
 
 /* Every function of the header with handle `m` and otherwise valid-looking arguments. */
 static void all_calls_give(qssl_modem *m, int want) {
@@ -58,7 +68,8 @@ static void test_static(void) {
     CHECK(qssl_strerror(INT_MIN) != NULL);
     CHECK(qssl_strerror(INT_MAX) != NULL);
     CHECK(strcmp(qssl_strerror(QSSL_OK), qssl_strerror(QSSL_EINVAL)) != 0);
-    CHECK(qssl_version() != NULL && strchr(qssl_version(), '.') != NULL);
+    /* The text the library reports is the header's, not a second copy that can drift. */
+    CHECK(qssl_version() != NULL && strcmp(qssl_version(), STR(QSSL_VERSION_MAJOR) "." STR(QSSL_VERSION_MINOR)) == 0);
     CHECK_RC(qssl_modem_options_init(NULL), QSSL_EINVAL);
     CHECK_RC(qssl_ctx_config_init(NULL), QSSL_EINVAL);
 }
@@ -111,6 +122,11 @@ static void test_bad_arguments(qssl_modem *m) {
     CHECK(n > 0 && strcmp(copy, qssl_errmsg(m)) == 0);
     CHECK_RC(qssl_errmsg_copy(m, NULL, 5), QSSL_EINVAL);
     CHECK(qssl_errmsg_copy(m, NULL, 0) == n);
+    for (size_t i = 0; i < N_HUGE; i++) {
+        copy[0] = 'Z';
+        CHECK_RC(qssl_errmsg_copy(m, copy, huge[i]), QSSL_EINVAL);
+        CHECK(copy[0] == 'Z');  /* nothing written */
+    }
 
     /* certificates */
     CHECK_RC(qssl_cert_write(m, NULL, "abc", 3), QSSL_EINVAL);
@@ -134,6 +150,7 @@ static void test_bad_arguments(qssl_modem *m) {
     CHECK_RC(qssl_pdp_activate(m, "CM\"NET", NULL, NULL), QSSL_EINVAL);
     CHECK_RC(qssl_pdp_activate(m, "CMNET", "u\r", NULL), QSSL_EINVAL);
     CHECK_RC(qssl_pdp_local_ip(m, NULL, 16), QSSL_EINVAL);
+    for (size_t i = 0; i < N_HUGE; i++) CHECK_RC(qssl_pdp_local_ip(m, buf, huge[i]), QSSL_EINVAL);
 
     /* contexts */
     qssl_ctx_config cfg;
@@ -184,6 +201,12 @@ static void test_bad_arguments(qssl_modem *m) {
     CHECK_RC(qssl_open(m, 0, "127.0.0.1", 443, 5), QSSL_EINVAL);
     CHECK_RC(qssl_open(m, 0, "127.0.0.1", 443, 301), QSSL_EINVAL);
     CHECK_RC(qssl_open(m, 0, "127.0.0.1", 443, -1), QSSL_EINVAL);
+    CHECK_RC(qssl_open(m, 0, "127.0.0.1", 443, 9), QSSL_EINVAL);
+    CHECK_RC(qssl_open(m, 0, "127.0.0.1", 443, INT_MAX), QSSL_EINVAL);
+    CHECK_RC(qssl_open(m, 0, "127.0.0.1", 443, INT_MIN), QSSL_EINVAL);
+    int bad_tcp_timeouts[] = {-1, 301, INT_MAX, INT_MIN};
+    for (size_t i = 0; i < sizeof bad_tcp_timeouts / sizeof bad_tcp_timeouts[0]; i++)
+        CHECK_RC(qssl_tcp_open(m, "127.0.0.1", tcp_port, bad_tcp_timeouts[i]), QSSL_EINVAL);
     int ids[] = {-1, QSSL_MAX_SOCKETS, INT_MAX, INT_MIN};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         CHECK_RC(qssl_send(m, ids[i], "x", 1), QSSL_EINVAL);
@@ -209,6 +232,12 @@ static void test_bad_arguments(qssl_modem *m) {
     CHECK_RC(qssl_recv(m, 0, buf, 0, 0), QSSL_EINVAL);
     CHECK_RC(qssl_tcp_send(m, 0, NULL, 5), QSSL_EINVAL);
     CHECK_RC(qssl_tcp_recv(m, 0, NULL, 5, 0), QSSL_EINVAL);
+    CHECK_RC(qssl_tcp_recv(m, 0, buf, 0, 0), QSSL_EINVAL);
+    for (size_t i = 0; i < N_HUGE; i++) {
+        CHECK_RC(qssl_recv(m, 0, buf, huge[i], 0), QSSL_EINVAL);
+        CHECK_RC(qssl_tcp_recv(m, 0, buf, huge[i], 0), QSSL_EINVAL);
+        CHECK_RC(qssl_tcp_send(m, 0, "x", huge[i]), QSSL_EINVAL);
+    }
     CHECK_RC(qssl_tcp_open(m, NULL, 80, 30), QSSL_EINVAL);
     CHECK_RC(qssl_tcp_open(m, "127.0.0.1", 0, 30), QSSL_EINVAL);
     CHECK_RC(qssl_tcp_open(m, "127.0.0.1", 70000, 30), QSSL_EINVAL);
@@ -238,22 +267,167 @@ static void test_bad_arguments(qssl_modem *m) {
     CHECK(qssl_at(m, "AT", buf, sizeof buf, 2000) >= 0);
 }
 
-/* A socket the library closed stays closed; the handle survives. */
-static void test_closed_socket(qssl_modem *m) {
+/* Waits until `sock` has bytes queued (a DATA event), so a refused read is known to have had data to take. */
+static int wait_data(qssl_modem *m, int sock) {
+    qssl_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.size = sizeof ev;
+    for (int i = 0; i < 50; i++) {
+        int rc = qssl_next_event(m, &ev, 200);
+        if (rc == QSSL_OK && ev.type == QSSL_EVENT_DATA && ev.socket == sock) return 1;
+    }
+    return 0;
+}
+
+/* Huge and negative (cast) capacities and lengths on open sockets with data waiting: refused, and the
+ * data is still there for a sane call afterwards. A socket of the other kind is QSSL_ECLOSED and stays
+ * usable. A socket the library closed stays closed; the handle survives. */
+static void test_open_sockets(qssl_modem *m) {
     CHECK_RC(qssl_pdp_activate(m, "CMNET", NULL, NULL), QSSL_OK);
     qssl_ctx_config cfg;
     qssl_ctx_config_init(&cfg);
     CHECK_RC(qssl_ctx_configure(m, 0, &cfg), QSSL_OK);
     int s = qssl_open(m, 0, "127.0.0.1", tls_port, 30);
-    CHECK(s >= 0);
-    if (s < 0) return;
-    CHECK(qssl_tcp_send(m, s, "x", 1) < 0);  /* an SSL socket's id is not a TCP socket */
-    CHECK_RC(qssl_close(m, s), QSSL_OK);
+    int t = qssl_tcp_open(m, "127.0.0.1", tcp_port, 30);
+    CHECK(s >= 0 && t >= 0 && s != t);
+    if (s < 0 || t < 0) return;
     char buf[16];
+
+    /* The other kind's functions on each id: closed, and nothing happens to the socket. */
+    CHECK_RC(qssl_tcp_send(m, s, "x", 1), QSSL_ECLOSED);
+    CHECK_RC(qssl_tcp_recv(m, s, buf, sizeof buf, 0), QSSL_ECLOSED);
+    CHECK_RC(qssl_tcp_close(m, s), QSSL_ECLOSED);
+    CHECK_RC(qssl_send(m, t, "x", 1), QSSL_ECLOSED);
+    CHECK_RC(qssl_recv(m, t, buf, sizeof buf, 0), QSSL_ECLOSED);
+    CHECK_RC(qssl_close(m, t), QSSL_ECLOSED);
+
+    for (size_t i = 0; i < N_HUGE; i++) {
+        CHECK_RC(qssl_send(m, s, "x", huge[i]), QSSL_EINVAL);
+        CHECK_RC(qssl_tcp_send(m, t, "x", huge[i]), QSSL_EINVAL);
+    }
+    CHECK_RC(qssl_send(m, s, "ping", 4), 4);
+    CHECK(wait_data(m, s));
+    CHECK_RC(qssl_tcp_send(m, t, "pong", 4), 4);
+    CHECK(wait_data(m, t));
+    for (size_t i = 0; i < N_HUGE; i++) {
+        memset(buf, 'Z', sizeof buf);
+        CHECK_RC(qssl_recv(m, s, buf, huge[i], 0), QSSL_EINVAL);
+        CHECK_RC(qssl_tcp_recv(m, t, buf, huge[i], 0), QSSL_EINVAL);
+        CHECK(buf[0] == 'Z' && buf[sizeof buf - 1] == 'Z');
+    }
+    /* Nothing was consumed by the refused calls. */
+    int got = 0;
+    while (got < 4) {
+        int n = qssl_recv(m, s, buf + got, sizeof buf - (size_t)got, 5000);
+        if (n <= 0) break;
+        got += n;
+    }
+    CHECK(got == 4 && memcmp(buf, "ping", 4) == 0);
+    got = 0;
+    while (got < 4) {
+        int n = qssl_tcp_recv(m, t, buf + got, sizeof buf - (size_t)got, 5000);
+        if (n <= 0) break;
+        got += n;
+    }
+    CHECK(got == 4 && memcmp(buf, "pong", 4) == 0);
+
+    CHECK_RC(qssl_close(m, s), QSSL_OK);
+    CHECK_RC(qssl_tcp_close(m, t), QSSL_OK);
     CHECK_RC(qssl_send(m, s, "x", 1), QSSL_ECLOSED);
     CHECK_RC(qssl_recv(m, s, buf, sizeof buf, 1000), QSSL_ECLOSED);
     CHECK_RC(qssl_close(m, s), QSSL_ECLOSED);
+    CHECK_RC(qssl_tcp_send(m, t, "x", 1), QSSL_ECLOSED);
+    CHECK_RC(qssl_tcp_close(m, t), QSSL_ECLOSED);
+}
+
+/* The peer sent "bye" and closed: sending is refused with QSSL_ECLOSED (every time, without a crash or a
+ * hang), reading stays at end of stream, and qssl_close releases the id with QSSL_OK. */
+static void test_peer_closed(qssl_modem *m) {
+    int s = qssl_open(m, 0, "127.0.0.1", bye_port, 30);
+    CHECK(s >= 0);
+    if (s < 0) return;
+    char buf[16];
+    int got = 0;
+    for (;;) {
+        int n = qssl_recv(m, s, buf + got, sizeof buf - (size_t)got, 10000);
+        if (n <= 0) { CHECK_RC(n, 0); break; }
+        got += n;
+    }
+    CHECK(got == 3 && memcmp(buf, "bye", 3) == 0);
+    CHECK_RC(qssl_send(m, s, "x", 1), QSSL_ECLOSED);
+    CHECK_RC(qssl_send(m, s, "hello", 5), QSSL_ECLOSED);
+    static char big[4000];
+    CHECK_RC(qssl_send(m, s, big, sizeof big), QSSL_ECLOSED);  /* more than one chunk */
+    CHECK_RC(qssl_send(m, s, "x", (size_t)-1), QSSL_EINVAL);   /* arguments still checked first */
+    CHECK_RC(qssl_send(m, s, "x", 0), 0);
+    CHECK_RC(qssl_recv(m, s, buf, sizeof buf, 0), 0);
+    CHECK_RC(qssl_close(m, s), QSSL_OK);
+    CHECK_RC(qssl_close(m, s), QSSL_ECLOSED);
     CHECK_RC(qssl_pdp_deactivate(m), QSSL_OK);
+}
+
+/* A program built against a newer header passes structs with extra tail bytes and size = its sizeof.
+ * The library reads and writes only the fields it knows, sets `size` of what it filled to its own
+ * sizeof, and never touches the tail. */
+static int tail_is(const unsigned char *tail, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; i++) if (tail[i] != v) return 0;
+    return 1;
+}
+
+static void test_struct_growth(void) {
+    struct { qssl_modem_options o; unsigned char tail[64]; } bo;
+    memset(&bo, 0xAB, sizeof bo);  /* unknown newer fields hold garbage as far as this library knows */
+    CHECK_RC(qssl_modem_options_init(&bo.o), QSSL_OK);
+    CHECK(tail_is(bo.tail, sizeof bo.tail, 0xAB));
+    bo.o.size = sizeof bo;
+    qssl_modem *m = NULL;
+    CHECK_RC(qssl_modem_open(device, &bo.o, &m), QSSL_OK);
+    if (!m) return;
+    CHECK(tail_is(bo.tail, sizeof bo.tail, 0xAB));
+    CHECK_RC(qssl_pdp_activate(m, "CMNET", NULL, NULL), QSSL_OK);
+
+    struct { qssl_ctx_config c; unsigned char tail[64]; } bc;
+    memset(&bc, 0xAB, sizeof bc);
+    CHECK_RC(qssl_ctx_config_init(&bc.c), QSSL_OK);
+    bc.c.size = sizeof bc;
+    bc.c.version = QSSL_TLS1_2;
+    bc.c.n_ciphersuites = 2;
+    bc.c.ciphersuites[0] = QSSL_CIPHER_RSA_AES_128_CBC_SHA;
+    bc.c.ciphersuites[1] = QSSL_CIPHER_RSA_AES_256_CBC_SHA;
+    CHECK_RC(qssl_ctx_configure(m, 4, &bc.c), QSSL_OK);
+    CHECK(tail_is(bc.tail, sizeof bc.tail, 0xAB));
+
+    memset(&bc, 0xCD, sizeof bc);
+    bc.c.size = sizeof bc;
+    CHECK_RC(qssl_ctx_query(m, 4, &bc.c), QSSL_OK);
+    CHECK(bc.c.size == sizeof(qssl_ctx_config));
+    CHECK(bc.c.version == QSSL_TLS1_2 && bc.c.seclevel == QSSL_SECLEVEL_NONE);
+    CHECK(bc.c.n_ciphersuites == 2 && bc.c.ciphersuites[0] == QSSL_CIPHER_RSA_AES_128_CBC_SHA &&
+          bc.c.ciphersuites[1] == QSSL_CIPHER_RSA_AES_256_CBC_SHA);
+    CHECK(bc.c.cacert[0] == '\0');
+    CHECK(tail_is(bc.tail, sizeof bc.tail, 0xCD));
+
+    struct { qssl_state_info st; unsigned char tail[64]; } bs;
+    memset(&bs, 0xCD, sizeof bs);
+    bs.st.size = sizeof bs;
+    CHECK_RC(qssl_state(m, &bs.st), QSSL_OK);
+    CHECK(bs.st.size == sizeof(qssl_state_info));
+    CHECK(bs.st.ip_state == QSSL_IP_STATUS || bs.st.ip_state == QSSL_IP_GPRSACT);
+    CHECK(bs.st.n_sockets >= 0 && bs.st.n_sockets <= QSSL_MAX_SOCKETS);
+    CHECK(strcmp(bs.st.ip_state_text, "IP STATUS") == 0 || strcmp(bs.st.ip_state_text, "IP GPRSACT") == 0);
+    CHECK(tail_is(bs.tail, sizeof bs.tail, 0xCD));
+
+    struct { qssl_event ev; unsigned char tail[64]; } be;
+    memset(&be, 0xCD, sizeof be);
+    be.ev.size = sizeof be;
+    CHECK_RC(qssl_next_event(m, &be.ev, 2000), QSSL_OK);  /* PDP_ACTIVATED is queued */
+    CHECK(be.ev.size == sizeof(qssl_event));
+    CHECK(be.ev.type == QSSL_EVENT_PDP_ACTIVATED && be.ev.socket == -1);
+    CHECK(memchr(be.ev.text, '\0', sizeof be.ev.text) != NULL);
+    CHECK(tail_is(be.tail, sizeof be.tail, 0xCD));
+
+    CHECK_RC(qssl_pdp_deactivate(m), QSSL_OK);
+    CHECK_RC(qssl_modem_close(m), QSSL_OK);
 }
 
 /* Threads hammering one handle while it is closed: every call returns OK or ECLOSED. */
@@ -296,15 +470,18 @@ static void test_close_race(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s DEVICE TLS_PORT\n", argv[0]);
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s DEVICE TLS_PORT TCP_PORT BYE_PORT\n", argv[0]);
         return 2;
     }
     device = argv[1];
     tls_port = atoi(argv[2]);
+    tcp_port = atoi(argv[3]);
+    bye_port = atoi(argv[4]);
     test_static();
     test_open_args();
     test_bad_handles();
+    test_struct_growth();
 
     qssl_modem *m = NULL;
     REQUIRE(qssl_modem_open(device, NULL, &m) == QSSL_OK);
@@ -314,7 +491,8 @@ int main(int argc, char **argv) {
     CHECK_RC(qssl_modem_open(device, NULL, &m2), QSSL_EBUSY);
     CHECK(m2 == NULL);
     test_bad_arguments(m);
-    test_closed_socket(m);
+    test_open_sockets(m);
+    test_peer_closed(m);
 
     /* Use after close and a second close. */
     CHECK_RC(qssl_modem_close(m), QSSL_OK);
