@@ -10,9 +10,12 @@ ctypes bindings of libqssl.so (include/qssl.h). Start with :class:`Modem`::
             s.sendall(b"...")
             data = s.recv(1500)
 
-Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code. The library is found
-through QSSL_LIBRARY, next to this package, in the source tree's .build/debug or .build/release,
-or on the system path (see :func:`library_path`).
+Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code. libqssl.so is looked for,
+in order: at the path in QSSL_LIBRARY; next to this package (qssl/libqssl.so); in .build/debug and
+.build/release of the source tree when the package is imported from bindings/python there (also
+through an editable install); then by dlopen("libqssl.so"), i.e. LD_LIBRARY_PATH and ld.so's cache
+(scripts/install.sh runs ldconfig when it installs into /usr/local/lib as root). See
+:func:`library_path`.
 """
 
 from .errors import (QsslBusy, QsslChecksumError, QsslClosed, QsslConnectFailed, QsslContextBusy, QsslError,

@@ -205,16 +205,23 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
 # Loader
 
 def _repo_build_dirs() -> List[Path]:
-    """SwiftPM build folders of the source tree this package sits in (bindings/python/qssl)."""
+    """SwiftPM build folders of the source tree, when the package is imported from its place in it
+    (ROOT/bindings/python/qssl next to ROOT/Package.swift, also through an editable install). An installed copy
+    has none: searching upwards from site-packages would pick up whatever Swift package happens to enclose it."""
     here = Path(__file__).resolve().parent
-    for root in here.parents:
-        if (root / "Package.swift").is_file():
-            return [root / ".build" / "debug", root / ".build" / "release"]
-    return []
+    parents = here.parents
+    if len(parents) < 3 or parents[0].name != "python" or parents[1].name != "bindings":
+        return []
+    root = parents[2]
+    if not (root / "Package.swift").is_file():
+        return []
+    return [root / ".build" / "debug", root / ".build" / "release"]
 
 
 def candidate_paths() -> List[str]:
-    """Where the loader looks, in order: QSSL_LIBRARY, next to the package, build folders, system."""
+    """Where the loader looks, in order: QSSL_LIBRARY, next to the package (a libqssl.so copied into the
+    installed qssl folder or bundled in the wheel), the source tree's build folders, then the system path
+    (ld.so's cache and LD_LIBRARY_PATH, as for dlopen("libqssl.so"))."""
     out: List[str] = []
     env = os.environ.get("QSSL_LIBRARY")
     if env:
@@ -270,4 +277,6 @@ def lib() -> ctypes.CDLL:
             _declare(loaded)
             _LIB = loaded
             return loaded
-        raise OSError("libqssl.so not found; tried: " + "; ".join(tried))
+        raise OSError("libqssl.so not found: set QSSL_LIBRARY to its path, copy it into " +
+                      str(Path(__file__).resolve().parent) + ", or install it where dlopen finds it " +
+                      "(scripts/install.sh, then ldconfig or LD_LIBRARY_PATH); tried: " + "; ".join(tried))
