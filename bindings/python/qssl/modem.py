@@ -7,12 +7,19 @@ import enum
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from . import _lib
 from .errors import EAGAIN, ECLOSED, EINVAL, ETIMEDOUT, QsslClosed, QsslError, QsslModemError, error_for
 
+if TYPE_CHECKING:
+    import array
+
 Buffer = Union[bytes, bytearray, memoryview]
+#: What recv_into() fills: any writable object with the buffer protocol.
+WritableBuffer = Union[bytearray, memoryview, "array.array[int]", "ctypes.Array[ctypes.c_char]"]
+_E = TypeVar("_E", bound=enum.IntEnum)
+_S = TypeVar("_S", bound="_Socket")
 
 
 class SSLVersion(enum.IntEnum):
@@ -85,7 +92,7 @@ class SocketStatus(enum.IntEnum):
     CLOSED = 5
 
 
-def _enum_or_int(cls, value: int):
+def _enum_or_int(cls: Type[_E], value: int) -> Union[_E, int]:
     try:
         return cls(value)
     except ValueError:
@@ -149,6 +156,31 @@ def _cstr(value: Optional[str], what: str) -> Optional[bytes]:
     return value.encode("utf-8")
 
 
+# Callback objects of modems closed from one of their own callbacks, with the native id of the library thread
+# that ran it. That callback is still on the thread's stack when close() returns (the thread exits by itself
+# afterwards, qssl.h), so its ctypes object must outlive the Modem; it is dropped once the thread is gone.
+_PARKED: List[Tuple[int, List[Any]]] = []
+_PARKED_LOCK = threading.Lock()
+# Which modem's callback the current thread is running (its token), so close() can tell it is called from one.
+_IN_CALLBACK = threading.local()
+
+
+def _prune_parked() -> None:
+    """Drops parked callbacks whose library thread has exited (Linux: its /proc/self/task entry is gone)."""
+    with _PARKED_LOCK:
+        _PARKED[:] = [(tid, cbs) for tid, cbs in _PARKED if os.path.exists(f"/proc/self/task/{tid}")]
+
+
+def _running_callback_of(token: object, body: Callable[[], None]) -> None:
+    """Runs a user callback with the thread marked as inside `token`'s callback."""
+    outer = getattr(_IN_CALLBACK, "token", None)
+    _IN_CALLBACK.token = token
+    try:
+        body()
+    finally:
+        _IN_CALLBACK.token = outer
+
+
 def _timeout_ms(timeout: Optional[float]) -> int:
     """Python timeout (seconds, None = no limit) to the C convention (ms; <0 = no limit)."""
     if timeout is None:
@@ -181,8 +213,13 @@ class Modem:
         self._handle = ctypes.c_void_p(None)
         self._closed = False
         self._lock = threading.Lock()
-        self._event_cb = None  # the CFUNCTYPE object must stay alive while registered
-        self._log_cb = None
+        # Every ctypes callback object handed to the library. The library calls into them, and one already
+        # running may finish after it was replaced or removed (qssl.h), so all stay alive until close() - which
+        # joins the library's threads - however often callbacks are swapped.
+        self._callbacks: List[Any] = []
+        # Identifies this modem's callbacks on the library's threads without a reference back to the Modem.
+        self._token = object()
+        _prune_parked()
         opts = _lib.ModemOptions()
         lib.qssl_modem_options_init(ctypes.byref(opts))
         opts.baud = int(baud)
@@ -190,8 +227,9 @@ class Modem:
         opts.open_timeout_ms = _timeout_ms(open_timeout) or 1
         opts.command_timeout_ms = _timeout_ms(command_timeout) or 1
         if log is not None:
-            self._log_cb = self._make_log_cb(log)
-            opts.log = self._log_cb
+            cb = self._make_log_cb(log)
+            self._callbacks.append(cb)
+            opts.log = cb
         device = os.fspath(device)  # str or path-like; anything else is a TypeError
         out = ctypes.c_void_p(None)
         lib.qssl_modem_open(_cstr(device, "device"), ctypes.byref(opts), ctypes.byref(out))
@@ -205,16 +243,35 @@ class Modem:
         # After close() the dead handle value is still passed: the library answers QSSL_ECLOSED.
         return self._handle
 
-    @staticmethod
-    def _make_log_cb(log: Callable[[str, str], None]):
-        def trampoline(_m, direction, text, _user):
-            log("tx" if direction == 0 else "rx", (text or b"").decode("utf-8", "replace"))
+    def _make_log_cb(self, log: Callable[[str, str], None]) -> Any:
+        token = self._token
+
+        def trampoline(_m: Any, direction: int, text: Optional[bytes], _user: Any) -> None:
+            _running_callback_of(token, lambda: log("tx" if direction == 0 else "rx",
+                                                    (text or b"").decode("utf-8", "replace")))
         return _lib.LOG_FN(trampoline)
+
+    def _make_event_cb(self, callback: Callable[["Event"], None]) -> Any:
+        token = self._token
+
+        def trampoline(_m: Any, ev_ptr: Any, _user: Any) -> None:
+            ev = Event._from_c(ev_ptr.contents)
+            _running_callback_of(token, lambda: callback(ev))
+        return _lib.EVENT_FN(trampoline)
+
+    def _register(self, setter: Any, cb: Any, null: Any) -> None:
+        """Hands `cb` (a ctypes callback, or None to remove the current one) to `setter`. No lock is held
+        across the C call: removing the log callback joins the log thread, which may be running a callback that
+        calls into this modem."""
+        if cb is not None:
+            # Kept from before the library can call it; list.append is atomic under the GIL.
+            self._callbacks.append(cb)
+        setter(self, cb if cb is not None else null, None)
 
     def __enter__(self) -> "Modem":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -230,15 +287,28 @@ class Modem:
             pass
 
     def close(self) -> None:
-        """Closes the port and frees the handle (``qssl_modem_close``). Idempotent."""
+        """Closes the port and frees the handle (``qssl_modem_close``). Idempotent.
+
+        May be called from one of this modem's callbacks."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        self._lib.qssl_modem_close(self)
+        try:
+            self._lib.qssl_modem_close(self)
+        finally:
+            # The library has joined its threads, so no callback runs any more - except the one calling this,
+            # if any: it returns into its ctypes object after close() returns.
+            held, self._callbacks = self._callbacks, []
+            if held and getattr(_IN_CALLBACK, "token", None) is self._token:
+                with _PARKED_LOCK:
+                    _PARKED.append((threading.get_native_id(), held))
+            del held
+            _prune_parked()
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called."""
         return self._closed
 
     @property
@@ -252,8 +322,13 @@ class Modem:
     def at(self, cmd: str, timeout: Optional[float] = None) -> List[str]:
         """Sends a full command (``"AT+CSQ"``) and returns its intermediate response lines.
 
-        Raises :class:`qssl.QsslModemError` on ERROR / +CME ERROR. ``timeout`` None = the default.
+        ``timeout`` is in seconds (> 0), None for the modem's command timeout. Raises
+        :class:`qssl.QsslModemError` on ERROR / +CME ERROR, :class:`qssl.QsslTimeout` when no final answer
+        arrives in time, ValueError for a timeout <= 0.
         """
+        if timeout is not None and not timeout > 0:
+            # 0 would silently mean "the default" in C; a caller writing 0 wants something else.
+            raise ValueError("timeout must be > 0 or None")
         ms = 0 if timeout is None else _timeout_ms(timeout)
         cap = 64 * 1024
         buf = ctypes.create_string_buffer(cap)
@@ -355,14 +430,16 @@ class Modem:
     # -- sockets ----------------------------------------------------------------------------
 
     def open_ssl(self, host: str, port: int, ctx: int = 0, timeout: int = 90) -> "SSLSocket":
-        """Opens an SSL connection on context ``ctx``; waits up to ``timeout`` seconds (10-300)
-        for the handshake. Raises QsslConnectFailed, QsslNoSocket, QsslTimeout, ...
+        """Opens an SSL connection on context ``ctx``; waits up to ``timeout`` seconds (10-300; 0 means the
+        module default, 90) for the handshake. Raises QsslConnectFailed, QsslNoSocket, QsslTimeout, ...;
+        QsslInvalidArgument for a timeout out of range.
         """
         sid = self._lib.qssl_open(self, int(ctx), _cstr(host, "host"), int(port), int(timeout))
         return SSLSocket(self, sid)
 
     def open_tcp(self, host: str, port: int, timeout: int = 90) -> "TCPSocket":
-        """Opens a plain TCP connection beside the SSL ones (AT+QIOPEN)."""
+        """Opens a plain TCP connection beside the SSL ones (AT+QIOPEN), waiting up to ``timeout`` seconds
+        (1-300; 0 means 90) for it. QsslInvalidArgument for a timeout out of range."""
         sid = self._lib.qssl_tcp_open(self, _cstr(host, "host"), int(port), int(timeout))
         return TCPSocket(self, sid)
 
@@ -411,30 +488,18 @@ class Modem:
         sees them (the queue is bounded, so a program using only the callback may ignore it).
 
         The callback runs on the library's event thread, never the caller's; it may call any method
-        of this modem (for instance a non-blocking ``recv``). Exceptions it raises are printed and
-        dropped.
+        of this modem (for instance a non-blocking ``recv``, or :meth:`close`). Exceptions it raises are
+        printed and dropped. A call already running when the callback is replaced or removed may still
+        finish after this returns; the modem keeps every callback it was given until it is closed.
         """
-        if callback is None:
-            self._lib.qssl_set_event_callback(self, _lib.EVENT_FN(), None)
-            self._event_cb = None
-            return
-
-        def trampoline(_m, ev_ptr, _user):
-            callback(Event._from_c(ev_ptr.contents))
-
-        cb = _lib.EVENT_FN(trampoline)
-        self._lib.qssl_set_event_callback(self, cb, None)
-        self._event_cb = cb
+        cb = None if callback is None else self._make_event_cb(callback)
+        self._register(self._lib.qssl_set_event_callback, cb, _lib.EVENT_FN())
 
     def set_log_callback(self, log: Optional[Callable[[str, str], None]]) -> None:
-        """Sets (or with None removes) the AT trace callback; see the class docstring."""
-        if log is None:
-            self._lib.qssl_set_log_callback(self, _lib.LOG_FN(), None)
-            self._log_cb = None
-            return
-        cb = self._make_log_cb(log)
-        self._lib.qssl_set_log_callback(self, cb, None)
-        self._log_cb = cb
+        """Sets (or with None removes) the AT trace callback; see the class docstring. As with
+        :meth:`set_event_callback`, a replaced callback is kept until the modem is closed."""
+        cb = None if log is None else self._make_log_cb(log)
+        self._register(self._lib.qssl_set_log_callback, cb, _lib.LOG_FN())
 
 
 class _Socket:
@@ -457,15 +522,17 @@ class _Socket:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called on this object (a socket the peer closed is not closed
+        until then: its remaining bytes stay readable)."""
         return self._closed
 
     def __repr__(self) -> str:
         return f"<qssl.{type(self).__name__} id={self._id}{' closed' if self._closed else ''}>"
 
-    def __enter__(self):
+    def __enter__(self: _S) -> _S:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def settimeout(self, timeout: Optional[float]) -> None:
@@ -475,9 +542,11 @@ class _Socket:
         self._timeout = timeout
 
     def gettimeout(self) -> Optional[float]:
+        """The recv timeout in seconds: None if recv blocks without limit, 0.0 if it never waits."""
         return self._timeout
 
     def setblocking(self, flag: bool) -> None:
+        """``setblocking(True)`` is ``settimeout(None)``, ``setblocking(False)`` is ``settimeout(0.0)``."""
         self._timeout = None if flag else 0.0
 
     def fileno(self) -> int:
@@ -505,7 +574,7 @@ class _Socket:
         while sent < len(raw):
             sent += self.send(raw[sent:] if sent else raw)
 
-    def recv_into(self, buffer, nbytes: int = 0) -> int:
+    def recv_into(self, buffer: WritableBuffer, nbytes: int = 0) -> int:
         """Reads into a writable buffer; returns the count, 0 at end of stream.
         Raises QsslTimeout (a TimeoutError) or, with timeout 0, QsslWouldBlock (a BlockingIOError)."""
         self._check_open()
