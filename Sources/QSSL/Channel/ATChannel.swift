@@ -102,6 +102,8 @@ public final class ATChannel: @unchecked Sendable {
     private var traceHandlerStorage: ((TraceDirection, String) -> Void)?
     private var goneHandlerStorage: (() -> Void)?
     private var pendingRawHandler: (([UInt8]) -> Void)?
+    /// leaveRawModeByModule(): applied by the I/O thread before its next read.
+    private var pendingModuleLeft: (() -> [UInt8])?
     private var lastCMEStorage: Int?
 
     // I/O thread state.
@@ -291,6 +293,39 @@ public final class ATChannel: @unchecked Sendable {
         if r.final != .ok { throw .modem }
     }
 
+    /// Raw mode ends without "+++": the module left data mode by itself (peer closed, context lost, restart)
+    /// and printed a line saying so, which the raw handler recognised and held back. `takeHeld` runs on the I/O
+    /// thread at the switch, after the last raw byte went to the raw handler, and returns the bytes it held
+    /// (that line and whatever followed); they go through the parser as if just read, so their URCs reach the
+    /// URC handler. Any thread; the switch happens before the next read.
+    public func leaveRawModeByModule(takeHeld: @escaping () -> [UInt8]) {
+        lock.withLock {
+            pendingModuleLeft = takeHeld
+            if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
+        }
+    }
+
+    private func moduleLeftRawMode(_ takeHeld: () -> [UInt8]) {
+        if parser.rawMode || rawHandler != nil {
+            parser.rawMode = false
+            parser.reset()
+            rawHandler = nil
+            rawBacklog.removeAll()
+            skipLFInRaw = false
+            trace(.fromModule, "(module left data mode)")
+        }
+        let held = takeHeld()
+        if held.isEmpty { return }
+        events.removeAll(keepingCapacity: true)
+        held.withUnsafeBytes { parser.feed($0, into: &events) }
+        lastFedByte = held[held.count - 1]
+        var i = 0
+        while i < events.count {
+            handle(events[i])
+            i += 1
+        }
+    }
+
     func perform(_ kind: PendingRequest.Kind, _ request: ATRequest, timeoutMs: Int,
                  lateFinalWaitMs: Int) throws(QsslError) -> ATResponse {
         if isIOThread { throw .invalidArgument }
@@ -387,6 +422,9 @@ public final class ATChannel: @unchecked Sendable {
             lock.unlock()
 
             if let newRaw { installRaw(newRaw) }
+            if let left = lock.withLock({ () -> (() -> [UInt8])? in defer { pendingModuleLeft = nil }; return pendingModuleLeft }) {
+                moduleLeftRawMode(left)
+            }
             let now = monotonicNs()
             if lock.withLock({ goneFlag }) {
                 failQueued(goneError)

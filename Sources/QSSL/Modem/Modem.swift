@@ -64,6 +64,16 @@ final class SocketSlot {
     /// AT+QSSLSEND answered ERROR: the connection is broken for sending.
     var sendBroken = false
     var userClosed = false
+    /// Transparent socket in data mode: watches its bytes for the module's own exit line.
+    var exitScanner: DataModeExitScanner? = nil
+    /// The exit line stood a quiet time: the channel is being switched back to lines; bytes that still come
+    /// in raw mode are command-mode output, kept for the parser.
+    var leavingDataMode = false
+    var replay: [UInt8] = []
+    /// The module left data mode by itself (a "+++" would only reach its command line).
+    var leftDataMode = false
+    /// Taken out of data mode with suspendTransparent (the connection stays open).
+    var suspended = false
 
     init(index: Int, kind: SocketKind) {
         self.index = index
@@ -125,6 +135,8 @@ public final class Modem: @unchecked Sendable {
 
     /// The socket in transparent mode, or -1. While set, other commands fail with `.busy`.
     var transparentSocket = -1
+    /// When held transparent bytes are decided (exit line or data), if the port stays quiet; 0 = none held.
+    var rawQuietUntil: UInt64 = 0
 
     /// Opens the serial port at `path` and starts the modem (sync, echo off, verbose errors).
     public static func open(path: String, serial: SerialOptions = SerialOptions(),
@@ -315,7 +327,15 @@ public final class Modem: @unchecked Sendable {
     func dispatchLoop() {
         while true {
             lock.lock()
-            while jobs.isEmpty && !isClosedFlag { jobCond.wait() }
+            while jobs.isEmpty && !isClosedFlag {
+                if rawQuietUntil == 0 {
+                    jobCond.wait()
+                } else if monotonicNs() >= rawQuietUntil {
+                    decideHeldLocked()
+                } else {
+                    _ = jobCond.wait(untilNs: rawQuietUntil)
+                }
+            }
             if isClosedFlag {
                 lock.unlock()
                 return
@@ -423,6 +443,7 @@ public final class Modem: @unchecked Sendable {
             // Transparent mode starts right behind the +QSSLOPEN line: switch the parser before data comes.
             if code == 0 && s.transparent {
                 transparentSocket = index
+                s.exitScanner = DataModeExitScanner(socket: index)
                 return s
             }
             return nil
@@ -538,8 +559,11 @@ public final class Modem: @unchecked Sendable {
     func waitLocked(until deadline: UInt64) -> Bool {
         let now = monotonicNs()
         if now >= deadline { return false }
-        let slice = now &+ 250_000_000
+        var slice = now &+ 250_000_000
+        // Held transparent bytes are decided by whoever waits first (the dispatcher may be busy in a callback).
+        if rawQuietUntil != 0 { slice = min(slice, max(rawQuietUntil, now &+ 1_000_000)) }
         _ = cond.wait(untilNs: min(deadline, slice))
+        if rawQuietUntil != 0 && monotonicNs() >= rawQuietUntil { decideHeldLocked() }
         if channel.deviceGone && !deviceGoneReported {
             deviceGoneReported = true
             failAllLocked(.noDevice)

@@ -144,6 +144,14 @@ extension Modem {
             if bytes.isEmpty { return 0 }
             try checkSendable(s)
             if s.transparent {
+                let state = lock.withLock { () -> QsslError? in
+                    if s.suspended { return .busy }
+                    if s.leftDataMode || s.leavingDataMode { return .closed }
+                    return nil
+                }
+                if let state {
+                    throw record(state, message: state == .busy ? "transparent socket suspended" : "data mode ended")
+                }
                 try channel.writeRaw(Array(bytes), timeoutMs: timeoutMs)
                 return bytes.count
             }
@@ -310,29 +318,40 @@ extension Modem {
             guard let s = lock.withLock({ slots[socket] }), !s.userClosed else {
                 throw record(.closed, message: "socket \(socket) is not open")
             }
-            let (needCommand, wasTransparent) = lock.withLock { () -> (Bool, Bool) in
-                let need = !s.remoteClosed && s.failure == nil
-                return (need, s.transparent)
+            let inDataMode = lock.withLock { () -> Bool in
+                if !s.transparent { return false }
+                settleHeldLocked(s)
+                return transparentSocket == socket && !s.leftDataMode && !s.suspended
             }
             defer { release(s) }
-            if wasTransparent {
+            // The module may not have answered "+++": then it was already in command mode (it left data mode
+            // with a line this library does not know, or silently) and the "+++" sits in its command line.
+            var blindEscape = false
+            if inDataMode {
                 do throws(QsslError) {
-                    try channel.exitRawMode(timeoutMs: timeoutMs)
+                    try channel.exitRawMode(timeoutMs: escapeWaitMs)
                 } catch {
                     lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
-                    throw record(error, message: "could not leave transparent mode")
+                    if error != .timedOut && error != .modem {
+                        throw record(error, message: "could not leave transparent mode")
+                    }
+                    blindEscape = true
+                    // A bare AT ends that line; its answer does not matter.
+                    _ = try? exec(ATRequest("AT"), timeoutMs: 1000)
                 }
                 lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
             }
+            let needCommand = lock.withLock { !s.remoteClosed && s.failure == nil }
             if !needCommand { return }
             let cmd = s.kind == .ssl ? try ATCommands.sslClose(socket: socket) : try ATCommands.tcpClose(socket: socket)
             let r = try exec(ATRequest(cmd), timeoutMs: timeoutMs)
             switch r.final {
             case .closeOK?, .ok?: return
             default:
-                // The module may have closed it a moment ago; the index is free either way.
+                // The module may have closed it a moment ago (or, after a blind escape, long ago); the index is
+                // free either way.
                 let remote = lock.withLock { s.remoteClosed }
-                if !remote { try expectOK(r, cmd) }
+                if !remote && !blindEscape { try expectOK(r, cmd) }
             }
         }
     }
@@ -357,15 +376,149 @@ extension Modem {
 
     // MARK: Transparent mode
 
-    /// Bytes of the transparent socket `s` (I/O thread).
+    /// Bytes of the transparent socket `s` in data mode (I/O thread). The module's exit line is held back until
+    /// the port has been quiet for `transparentExitQuietMs` (see DataModeExitScanner).
     func rawBytes(_ s: SocketSlot, _ bytes: [UInt8]) {
         if bytes.isEmpty { return }
-        let ready = lock.withLock { () -> Bool in
-            let wasEmpty = s.buffer.count == 0
-            s.buffer.append(bytes)
-            cond.broadcast()
-            return wasEmpty
+        lock.withLock {
+            if s.leavingDataMode {
+                s.replay.append(contentsOf: bytes)
+                return
+            }
+            var data = bytes
+            if var sc = s.exitScanner {
+                data = sc.feed(bytes)
+                rawQuietUntil = sc.held.isEmpty ? 0 : deadlineNs(afterMs: max(1, options.transparentExitQuietMs))
+                s.exitScanner = sc
+                if rawQuietUntil != 0 { jobCond.signal() }
+            }
+            appendDataLocked(s, data)
         }
-        if ready { emit(.dataReady(socket: s.index)) }
     }
+
+    /// Adds received bytes to a socket's buffer and wakes readers. Caller holds `lock`.
+    func appendDataLocked(_ s: SocketSlot, _ data: [UInt8]) {
+        if data.isEmpty { return }
+        let wasEmpty = s.buffer.count == 0
+        s.buffer.append(data)
+        cond.broadcast()
+        if wasEmpty { emitLocked(.dataReady(socket: s.index)) }
+    }
+
+    /// The port stayed quiet after bytes were held back: an exit line means the module is in command mode
+    /// (switch the channel back to lines and let the parser take the line as the URC it is); anything else was
+    /// data. Caller holds `lock`.
+    func decideHeldLocked() {
+        rawQuietUntil = 0
+        guard transparentSocket >= 0, let s = slots[transparentSocket], !s.leavingDataMode,
+              var sc = s.exitScanner, !sc.held.isEmpty else { return }
+        if sc.exitHeld {
+            s.leavingDataMode = true
+            channel.leaveRawModeByModule { [self] in self.takeReplay(s) }
+        } else {
+            let data = sc.takeHeld()
+            s.exitScanner = sc
+            appendDataLocked(s, data)
+        }
+    }
+
+    /// The channel is back in line mode (I/O thread): hand over the exit line and what followed it.
+    private func takeReplay(_ s: SocketSlot) -> [UInt8] {
+        lock.withLock {
+            var out = s.exitScanner?.takeHeld() ?? []
+            out += s.replay
+            s.replay = []
+            s.exitScanner = nil
+            s.leavingDataMode = false
+            s.leftDataMode = true
+            if transparentSocket == s.index { transparentSocket = -1 }
+            cond.broadcast()
+            return out
+        }
+    }
+
+    /// Waits (bounded) until bytes held back for `s` are decided, so a close or suspend does not send "+++" to a
+    /// module that has just left data mode. Caller holds `lock`.
+    private func settleHeldLocked(_ s: SocketSlot) {
+        let until = deadlineNs(afterMs: max(1, options.transparentExitQuietMs) + 1000)
+        while monotonicNs() < until && !isClosedFlag
+                && (s.leavingDataMode || !(s.exitScanner?.held.isEmpty ?? true)) {
+            if !waitLocked(until: until) { break }
+        }
+    }
+
+    /// Leaves data mode of transparent socket `socket` without closing its connection: "+++" with the guard
+    /// times (`ChannelOptions.guardTimeMs` of silence before and after), the module answers OK and is in
+    /// command mode, so other commands work again. What the peer sends meanwhile stays in the module until
+    /// `resumeTransparent`; `send` on the socket is `.busy` until then. The note itself does not describe this
+    /// (see spec/facts.md: "+++" / ATO on the M-series modules). Errors: `.closed` (not open, or the connection
+    /// already ended), `.invalidArgument` (not a transparent socket), `.busy` (already suspended), `.modem`.
+    public func suspendTransparent(_ socket: Int) throws(QsslError) {
+        try api { () throws(QsslError) in
+            let s = try userSlot(socket)
+            let refusal = lock.withLock { () -> QsslError? in
+                if !s.transparent { return .invalidArgument }
+                settleHeldLocked(s)
+                if s.leftDataMode || s.remoteClosed || s.failure != nil { return .closed }
+                if s.suspended || transparentSocket != socket { return .busy }
+                return nil
+            }
+            if let refusal { throw record(refusal, message: "socket \(socket) is not in data mode") }
+            do throws(QsslError) {
+                try channel.exitRawMode(timeoutMs: escapeWaitMs)
+            } catch {
+                // Without an OK the module's mode is unknown: treat the socket as out of data mode for good.
+                lock.withLock {
+                    s.leftDataMode = true
+                    if transparentSocket == socket { transparentSocket = -1 }
+                }
+                throw record(error, message: "no OK to \"+++\"")
+            }
+            lock.withLock {
+                s.suspended = true
+                s.exitScanner = nil
+                if transparentSocket == socket { transparentSocket = -1 }
+            }
+        }
+    }
+
+    /// ATO: back to data mode for a socket taken out of it with `suspendTransparent`; bytes the peer sent
+    /// meanwhile follow. Errors: `.invalidArgument` (not suspended), `.busy` (another socket in data mode),
+    /// `.closed` (the connection ended meanwhile), `.modem` (the module refused).
+    public func resumeTransparent(_ socket: Int, timeoutMs: Int = 5000) throws(QsslError) {
+        try api { () throws(QsslError) in
+            let s = try userSlot(socket)
+            let refusal = lock.withLock { () -> QsslError? in
+                if !s.transparent || !s.suspended { return .invalidArgument }
+                if s.remoteClosed || s.failure != nil { return .closed }
+                if transparentSocket >= 0 { return .busy }
+                // Reserved before ATO goes out, so no other command slips in behind it.
+                transparentSocket = socket
+                return nil
+            }
+            if let refusal { throw record(refusal, message: "socket \(socket) cannot resume data mode") }
+            var req = ATRequest("ATO")
+            req.entersRawModeOnConnect = true
+            let r: ATResponse
+            do throws(QsslError) {
+                r = try exec(req, timeoutMs: timeoutMs, allowInTransparent: true)
+            } catch {
+                lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
+                throw error
+            }
+            guard r.connected else {
+                lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
+                try expectOK(r, "ATO")
+                throw record(.proto, command: "ATO", message: "no CONNECT")
+            }
+            lock.withLock {
+                s.suspended = false
+                s.exitScanner = DataModeExitScanner(socket: socket)
+            }
+            channel.enterRawMode { bytes in self.rawBytes(s, bytes) }
+        }
+    }
+
+    /// Longest wait for the answer to "+++": the guard time before it, the module's guard time after it, slack.
+    var escapeWaitMs: Int { 2 * max(0, channel.options.guardTimeMs) + 2000 }
 }

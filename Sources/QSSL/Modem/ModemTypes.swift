@@ -130,6 +130,10 @@ public struct ModemOptions: Sendable {
     public var reapplyAfterReset: Bool = false
     /// Capacity of `Modem.events`.
     public var eventCapacity: Int = 1024
+    /// Transparent mode: how long the port must stay quiet after a line such as `+QSSLURC: "closed",<n>` before
+    /// it counts as the module leaving data mode rather than socket data (see DataModeExitScanner). Bytes that
+    /// could be the start of such a line reach the socket buffer this much later.
+    public var transparentExitQuietMs: Int = 200
     public init() {}
 }
 
