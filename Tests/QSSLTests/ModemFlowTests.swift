@@ -142,11 +142,65 @@ import Testing
         Thread.sleep(forTimeInterval: 0.3)
         let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
         #expect(s == 1)
+        // 0 is still busy on the module (ALREADY CONNECT), 1 is the SSL socket: 2.
         let t = try m.openTCP(host: "127.0.0.1", port: tcp.port)
-        #expect(t == 0 || t == 2)
-        #expect(t != s)
+        #expect(t == 2)
+        #expect(rig.trace.toModule.filter { $0.hasPrefix("AT+QIOPEN=0,") }.count == 2)
         try m.closeSocket(s)
         try m.closeSocket(t)
+    }
+
+    /// §1.2 steps 2-4 in the note's order, with user and password, nothing else in between.
+    @Test func bringUpCommandOrder() throws {
+        let rig = try ModemRig(noise: 0)
+        defer { rig.stop() }
+        let m = rig.modem
+        let before = rig.trace.count
+        #expect(try m.activatePDP(PDPConfig(apn: "CMNET", user: "gprs-user", password: "s3cret")) == "10.1.83.188")
+        #expect(Array(rig.trace.toModule[before...]) == [
+            "AT+QIFGCNT=0",
+            "AT+QICSGP=1,\"CMNET\",\"gprs-user\",\"s3cret\"",
+            "AT+QIREGAPP",
+            "AT+QIACT",
+            "AT+QILOCIP",
+            "AT+QIMUX=1",
+            "AT+QINDI=1",
+        ])
+        #expect(m.isPDPActive)
+    }
+
+    /// Example 3.1 sets the context one setting at a time: openSSL still refuses seclevel 1 without a CA and
+    /// seclevel 2 without a key (asking the module what the context holds), and sends no AT+QSSLOPEN.
+    @Test func secLevelRulesCheckedAtOpen() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"),
+                                    clientCAPath: certs.path("ca.pem"), requireClientCertificate: true)
+        defer { tls.stop() }
+        let rig = try ModemRig(noise: 0.05)
+        defer { rig.stop() }
+        let m = rig.modem
+        for (name, file) in [("RAM:ca.pem", "ca.pem"), ("RAM:cc.pem", "client.pem"), ("RAM:ck.pem", "client.key")] {
+            try m.writeCertificate(name: name, data: try certs.bytes(file))
+        }
+        _ = try rig.bringUp()
+        func opens() -> Int { rig.trace.toModule.filter { $0.hasPrefix("AT+QSSLOPEN=") }.count }
+
+        try m.setSSLSetting(.secLevel(.server), context: 2)
+        #expect(throws: QsslError.invalidArgument) { try m.openSSL(host: "127.0.0.1", port: tls.port, context: 2) }
+        #expect(m.lastError.message.contains("seclevel 1"))
+        try m.setSSLSetting(.caCert(try CertName("RAM:ca.pem")), context: 2)
+        try m.setSSLSetting(.secLevel(.serverAndClient), context: 2)
+        try m.setSSLSetting(.clientCert(try CertName("RAM:cc.pem")), context: 2)
+        #expect(throws: QsslError.invalidArgument) { try m.openSSL(host: "127.0.0.1", port: tls.port, context: 2) }
+        #expect(m.lastError.message.contains("seclevel 2"))
+        #expect(opens() == 0)
+
+        try m.setSSLSetting(.clientKey(try CertName("RAM:ck.pem")), context: 2)
+        let s = try m.openSSL(host: "127.0.0.1", port: tls.port, context: 2)
+        #expect(opens() == 1)
+        #expect(try m.send(socket: s, Array("mutual".utf8)) == 6)
+        #expect(try modemReadAll(m, socket: s, count: 6) == Array("mutual".utf8))
+        try m.closeSocket(s)
     }
 
     /// Every AT+QSSLCFG setting set and queried back, typed.

@@ -8,7 +8,11 @@ extension Modem {
     /// result. `socket` -1 picks a free index 0-5 (shared with TCP sockets, §1.3); an index the module reports
     /// occupied is skipped. `timeoutS` 10-300 (the module's own limit; default 90). `transparent` opens in
     /// connectmode 1: the port becomes a byte pipe for this socket until `closeSocket`.
-    /// Returns the socket index. Errors: `.invalidArgument` (nothing sent), `.noSocket`, `.occupied`,
+    /// Before connecting, the context as the module holds it (AT+QSSLCFG="ctxindex") must satisfy the seclevel
+    /// rules: 1 needs a CA certificate, 2 a CA certificate, a client certificate and a key; otherwise
+    /// `.invalidArgument` and no AT+QSSLOPEN. This covers settings made one at a time (setSSLSetting, `at`, an
+    /// earlier session); a module whose answer to the query does not decode is not checked.
+    /// Returns the socket index. Errors: `.invalidArgument` (no AT+QSSLOPEN sent), `.noSocket`, `.occupied`,
     /// `.connectFailed`, `.modem`, `.timedOut`, `.pdpDeactivated`, `.reset`.
     public func openSSL(host: String, port: Int, context: Int = 0, socket: Int = -1, timeoutS: Int = 90,
                         transparent: Bool = false) throws(QsslError) -> Int {
@@ -20,6 +24,7 @@ extension Modem {
             } catch {
                 throw record(error, message: "invalid SSL open argument")
             }
+            try checkSecLevel(context: context)
             return try openLoop(kind: .ssl, transparent: transparent, requested: socket,
                                 waitMs: timeoutS * 1000 + 5000) { i throws(QsslError) in
                 try ATCommands.sslOpen(socket: i, context: context, host: host, port: port,
@@ -42,6 +47,26 @@ extension Modem {
             return try openLoop(kind: .tcp, transparent: false, requested: socket,
                                 waitMs: timeoutMs) { i throws(QsslError) in
                 try ATCommands.tcpOpen(socket: i, host: host, port: port)
+            }
+        }
+    }
+
+    /// The note's seclevel rules against the context as the module reports it (see openSSL).
+    private func checkSecLevel(context: Int) throws(QsslError) {
+        let cmd = try ATCommands.sslQueryContext(context)
+        let r = try exec(ATRequest(cmd), timeoutMs: options.commandTimeoutMs)
+        guard r.final == .ok, let cfg = try? ATDecoders.sslContext(r.lines) else { return }
+        switch cfg.secLevel {
+        case .none:
+            return
+        case .server:
+            if cfg.caCert == nil {
+                throw record(.invalidArgument, command: cmd, message: "context \(context): seclevel 1 needs a CA certificate")
+            }
+        case .serverAndClient:
+            if cfg.caCert == nil || cfg.clientCert == nil || cfg.clientKey == nil {
+                throw record(.invalidArgument, command: cmd,
+                             message: "context \(context): seclevel 2 needs a CA certificate, a client certificate and a key")
             }
         }
     }
