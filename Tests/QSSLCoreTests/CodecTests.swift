@@ -106,6 +106,19 @@ import Testing
         #expect(throws: QsslError.invalidArgument) { try ATCommands.sslSet(.caCert(nil), context: 0) }
     }
 
+    /// The note lists six suites plus 0xFFFF: all six together is the longest list, 0xFFFF only alone.
+    @Test func suiteListLimits() throws {
+        let six: [CipherSuite] = [.rsaAES256CBCSHA, .rsaAES128CBCSHA, .rsaRC4128SHA, .rsaRC4128MD5,
+                                  .rsa3DESEDECBCSHA, .rsaAES256CBCSHA256]
+        #expect(try ATCommands.suiteList(six) == "\"0X0035,0X002F,0X0005,0X0004,0X000A,0X003D\"")
+        #expect(throws: QsslError.invalidArgument) { try ATCommands.checkSuites(six + [.all]) }
+        #expect(throws: QsslError.invalidArgument) { try ATCommands.checkSuites(six + [six[0]]) }
+        #expect(throws: QsslError.invalidArgument) {
+            try SSLContextConfig(cipherSuites: [.all, .rsaAES128CBCSHA]).validate()
+        }
+        try SSLContextConfig(cipherSuites: six).validate()
+    }
+
     @Test func cipherSuiteCodes() {
         #expect(CipherSuite(rawValue: 0x0035) == .rsaAES256CBCSHA)
         #expect(CipherSuite(rawValue: 0x0001) == nil)

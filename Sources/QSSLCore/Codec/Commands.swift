@@ -56,9 +56,9 @@ public enum ATCommands {
 
     // MARK: SSL contexts
 
-    /// Throws unless 1-7 distinct suites and 0xFFFF (all) only alone.
+    /// Throws unless 1-6 distinct suites of the note's six codes, or 0xFFFF (all) alone.
     public static func checkSuites(_ suites: [CipherSuite]) throws(QsslError) {
-        if suites.isEmpty || suites.count > CipherSuite.knownCodes.count { throw .invalidArgument }
+        if suites.isEmpty || suites.count > CipherSuite.knownCodes.count - 1 { throw .invalidArgument }
         var seen: Set<UInt16> = []
         for s in suites where !seen.insert(s.rawValue).inserted { throw .invalidArgument }
         if suites.count > 1 && seen.contains(0xFFFF) { throw .invalidArgument }
