@@ -35,9 +35,17 @@ final class CountingTransport: ByteTransport {
         notify(bytes)
     }
 
+    /// Largest write while an upload is observed: a pty or a fast UART may take a whole 32 KiB file in one
+    /// write, and progress would then jump from 0 to the end.
+    static let observedWriteLimit = 4096
+
     func writeSome(_ bytes: UnsafeRawBufferPointer) throws(QsslError) -> Int {
         let n: Int
-        do throws(QsslError) { n = try inner.writeSome(bytes) } catch {
+        var part = bytes
+        if bytes.count > Self.observedWriteLimit && lock.withLock({ observer != nil }) {
+            part = UnsafeRawBufferPointer(rebasing: bytes[0..<Self.observedWriteLimit])
+        }
+        do throws(QsslError) { n = try inner.writeSome(part) } catch {
             noteFailure()
             throw error
         }
