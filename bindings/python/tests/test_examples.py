@@ -1,6 +1,14 @@
-"""The application note's examples 3.1, 3.2 and 3.3, written against the package's documented API."""
+"""The application note's examples 3.1, 3.2 and 3.3, written against the package's documented API, and the
+example script that scripts/demo.sh runs."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import qssl
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _upload(m: qssl.Modem, certs, names):
@@ -83,3 +91,35 @@ def test_example_without_server_certificate_fails_to_connect(modem, certs, mtls_
         assert isinstance(e, ConnectionError)
     else:
         raise AssertionError("handshake without a client certificate succeeded")
+
+
+def _run_example(sim: str, port: int, certs, cert: str = "client.pem", key: str = "client.key", *, args=None):
+    script = REPO / "bindings" / "python" / "examples" / "note_example_3_1.py"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"), QSSL_LIBRARY=qssl.library_path())
+    argv = [sim, "127.0.0.1", str(port), str(certs / "ca.pem"), str(certs / cert), str(certs / key)]
+    return subprocess.run([sys.executable, str(script), *(argv if args is None else args)], env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_note_example_3_1_script(sim, certs, mtls_port):
+    """The script scripts/demo.sh runs, as a user runs it: a subprocess against the virtual module and a TLS
+    echo server that demands a client certificate."""
+    r = _run_example(sim, mtls_port, certs)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("RAM:ca_cert.pem", "RAM:client_cert.pem", "RAM:client_key.pem"):
+        assert f"as {name} (intact: True)" in r.stdout
+    assert "local IP 10.1.83.188" in r.stdout
+    assert "received b'hello from Python'" in r.stdout
+    # It cleaned up: the module is free again and its RAM files are gone.
+    with qssl.Modem(sim) as m:
+        assert m.check_cert("RAM:ca_cert.pem") is False
+
+
+def test_note_example_3_1_script_fails_loudly(sim, certs, mtls_port):
+    # A client certificate from another CA: the server refuses the handshake and the script says so.
+    r = _run_example(sim, mtls_port, certs, "wrong-client.pem", "wrong-client.key")
+    assert r.returncode != 0
+    assert "QsslConnectFailed" in r.stderr
+    assert "received" not in r.stdout
+    r = _run_example(sim, mtls_port, certs, args=[sim])
+    assert r.returncode == 2 and "note_example_3_1.py DEVICE HOST PORT" in r.stderr
