@@ -181,6 +181,15 @@ def _running_callback_of(token: object, body: Callable[[], None]) -> None:
         _IN_CALLBACK.token = outer
 
 
+def _c_int(value: int, what: str) -> int:
+    """An int argument for C. ctypes would wrap a larger one silently (port 2**32 + 443 became 443), so values
+    outside C's int are refused as the library refuses out-of-range values: QsslInvalidArgument."""
+    v = int(value)
+    if not -2**31 <= v < 2**31:
+        raise error_for(EINVAL, f"{what} {v} out of range")
+    return v
+
+
 def _timeout_ms(timeout: Optional[float]) -> int:
     """Python timeout (seconds, None = no limit) to the C convention (ms; <0 = no limit)."""
     if timeout is None:
@@ -222,7 +231,7 @@ class Modem:
         _prune_parked()
         opts = _lib.ModemOptions()
         lib.qssl_modem_options_init(ctypes.byref(opts))
-        opts.baud = int(baud)
+        opts.baud = _c_int(baud, "baud")
         opts.rtscts = 1 if rtscts else 0
         opts.open_timeout_ms = _timeout_ms(open_timeout) or 1
         opts.command_timeout_ms = _timeout_ms(command_timeout) or 1
@@ -410,13 +419,13 @@ class Modem:
             if len(raw) >= _lib.NAME_MAX:
                 raise error_for(EINVAL, f"{attr} longer than {_lib.NAME_MAX - 1} bytes")
             setattr(cfg, attr, raw)
-        self._lib.qssl_ctx_configure(self, int(ctx), ctypes.byref(cfg))
+        self._lib.qssl_ctx_configure(self, _c_int(ctx, "ctx"), ctypes.byref(cfg))
 
     def context(self, ctx: int = 0) -> ContextConfig:
         """Reads SSL context ``ctx`` (0-5) back from the module."""
         cfg = _lib.CtxConfig()
         self._lib.qssl_ctx_config_init(ctypes.byref(cfg))
-        self._lib.qssl_ctx_query(self, int(ctx), ctypes.byref(cfg))
+        self._lib.qssl_ctx_query(self, _c_int(ctx, "ctx"), ctypes.byref(cfg))
 
         def name(raw: bytes) -> Optional[str]:
             return raw.decode("utf-8", "replace") or None
@@ -434,13 +443,14 @@ class Modem:
         module default, 90) for the handshake. Raises QsslConnectFailed, QsslNoSocket, QsslTimeout, ...;
         QsslInvalidArgument for a timeout out of range.
         """
-        sid = self._lib.qssl_open(self, int(ctx), _cstr(host, "host"), int(port), int(timeout))
+        sid = self._lib.qssl_open(self, _c_int(ctx, "ctx"), _cstr(host, "host"), _c_int(port, "port"),
+                                  _c_int(timeout, "timeout"))
         return SSLSocket(self, sid)
 
     def open_tcp(self, host: str, port: int, timeout: int = 90) -> "TCPSocket":
         """Opens a plain TCP connection beside the SSL ones (AT+QIOPEN), waiting up to ``timeout`` seconds
         (1-300; 0 means 90) for it. QsslInvalidArgument for a timeout out of range."""
-        sid = self._lib.qssl_tcp_open(self, _cstr(host, "host"), int(port), int(timeout))
+        sid = self._lib.qssl_tcp_open(self, _cstr(host, "host"), _c_int(port, "port"), _c_int(timeout, "timeout"))
         return TCPSocket(self, sid)
 
     def state(self) -> State:

@@ -1,6 +1,7 @@
 """Hostile arguments and misuse raise the documented exceptions and never crash the process."""
 
 import ctypes
+import time
 
 import pytest
 
@@ -140,3 +141,54 @@ def test_forgotten_modem_is_closed_by_gc(sim):
     # The port was released: it can be opened again (it is exclusive while open).
     with qssl.Modem(sim) as again:
         assert again.at("AT") == []
+
+
+def test_at_timeout_argument(modem):
+    for bad in (0, -1, -0.5, float("nan")):
+        with pytest.raises(ValueError):
+            modem.at("AT", timeout=bad)
+    assert modem.at("AT", timeout=5) == []
+    assert modem.at("AT", timeout=1e9) == []  # clamped to what C takes, not an overflow
+
+
+def test_at_timeout_on_a_command_without_answer(modem):
+    # AT+QSECWRITE answers CONNECT and then waits for the file's bytes: no final answer comes. at() must give
+    # up after its own timeout, not the modem's 5 s default.
+    t0 = time.monotonic()
+    with pytest.raises(qssl.QsslTimeout) as ei:
+        modem.at('AT+QSECWRITE="RAM:never.pem",10,100', timeout=0.5)
+    elapsed = time.monotonic() - t0
+    assert 0.4 <= elapsed < 3, elapsed
+    assert isinstance(ei.value, TimeoutError) and ei.value.code == qssl.errors.ETIMEDOUT
+    assert "QSECWRITE" in str(ei.value)
+
+
+def test_open_timeout_arguments(online, tls_port, tcp_port):
+    # open_ssl: 10-300 s or 0 (module default); open_tcp: 0-300 s. Checked by the library, nothing is sent.
+    for bad in (-1, 5, 9, 301, 2**31 - 1, -(2**31)):
+        with pytest.raises(qssl.QsslInvalidArgument):
+            online.open_ssl("127.0.0.1", tls_port, timeout=bad)
+    for bad in (-1, 301, 2**31 - 1, -(2**31)):
+        with pytest.raises(qssl.QsslInvalidArgument):
+            online.open_tcp("127.0.0.1", tcp_port, timeout=bad)
+    # Beyond C's int: refused, not wrapped around by ctypes into a valid value (2**32 + 10 would be 10 s).
+    for wrapped in (2**32 + 10, 2**40, -(2**32) + 10):
+        with pytest.raises(qssl.QsslInvalidArgument):
+            online.open_ssl("127.0.0.1", tls_port, timeout=wrapped)
+        with pytest.raises(qssl.QsslInvalidArgument):
+            online.open_tcp("127.0.0.1", tcp_port, timeout=wrapped)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        online.open_ssl("127.0.0.1", 2**32 + tls_port)
+    with pytest.raises(qssl.QsslInvalidArgument):
+        online.open_ssl("127.0.0.1", tls_port, ctx=2**32)
+    assert not [x for x in online.state().sockets if x.status == qssl.SocketStatus.CONNECTED]
+    for ok in (10, 0):
+        with online.open_ssl("127.0.0.1", tls_port, timeout=ok) as s:
+            s.settimeout(10)
+            s.sendall(b"t")
+            assert s.recv(1) == b"t"
+    for ok in (1, 0):
+        with online.open_tcp("127.0.0.1", tcp_port, timeout=ok) as t:
+            t.settimeout(10)
+            t.sendall(b"u")
+            assert t.recv(1) == b"u"
