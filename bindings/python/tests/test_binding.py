@@ -89,3 +89,121 @@ def test_loader_honours_qssl_library():
                                        (-20, BlockingIOError), (-8, MemoryError)])
 def test_builtin_bases(code, cls):
     assert isinstance(qssl.error_for(code), cls)
+
+
+# C types of include/qssl.h and the ctypes type the binding must declare for each. A type missing here fails
+# the test below: add it with the ctypes type it maps to.
+def _c_to_ctypes():
+    from ctypes import POINTER, c_char_p, c_int, c_size_t, c_void_p
+    return {
+        "int": c_int,
+        "size_t": c_size_t,
+        "const char *": c_char_p,
+        "char *": c_char_p,
+        "void *": c_void_p,
+        "const void *": c_void_p,
+        "qssl_modem *": c_void_p,
+        "qssl_modem **": POINTER(c_void_p),
+        "qssl_modem_options *": POINTER(_lib.ModemOptions),
+        "const qssl_modem_options *": POINTER(_lib.ModemOptions),
+        "qssl_ctx_config *": POINTER(_lib.CtxConfig),
+        "const qssl_ctx_config *": POINTER(_lib.CtxConfig),
+        "qssl_event *": POINTER(_lib.Event),
+        "const qssl_event *": POINTER(_lib.Event),
+        "qssl_state_info *": POINTER(_lib.StateInfo),
+        "qssl_log_fn": _lib.LOG_FN,
+        "qssl_event_fn": _lib.EVENT_FN,
+    }
+
+
+def _norm_type(decl: str) -> str:
+    """'const char *text' -> 'const char *'; 'qssl_modem **out' -> 'qssl_modem **'; 'int' -> 'int'."""
+    decl = " ".join(decl.replace("*", " * ").split())
+    words = decl.split(" ")
+    if len(words) > 1 and re.fullmatch(r"[A-Za-z_]\w*", words[-1]) and words[-1] not in ("int", "char", "void"):
+        words = words[:-1]  # the parameter's name
+    out = " ".join(words)
+    return re.sub(r"\s*(\*(?:\s*\*)*)$", lambda mm: " " + mm.group(1).replace(" ", ""), out)
+
+
+def _prototypes():
+    """{name: (return type, [parameter types])} for every function and function-pointer typedef of the header."""
+    text = subprocess.run(["gcc", "-E", "-P", "-x", "c", str(HEADER)], check=True, capture_output=True,
+                          text=True).stdout
+    text = re.sub(r"\{[^{}]*\}", " ", " ".join(text.split()))  # struct and enum bodies
+    funcs, fn_types = {}, {}
+    for stmt in (s.strip() for s in text.split(";")):
+        m = re.fullmatch(r"typedef (.+?)\(\s*\*\s*(\w+)\s*\)\s*\((.*)\)", stmt)
+        target = fn_types
+        if not m:
+            m = re.fullmatch(r"(.+?)\s*\b(qssl_\w+)\s*\((.*)\)", stmt)
+            target = funcs
+        if not m:
+            continue
+        ret, name, args = m.groups()
+        params = [] if args.strip() == "void" else [_norm_type(a) for a in args.split(",")]
+        target[name] = (_norm_type(ret), params)
+    return funcs, fn_types
+
+
+def test_signature_types_match_the_header():
+    table = _c_to_ctypes()
+    funcs, fn_types = _prototypes()
+    assert len(funcs) == len(_lib.SIGNATURES) == 30
+    declared = {name: (restype, argtypes) for name, restype, argtypes, _ in _lib.SIGNATURES}
+    for name, (ret, params) in funcs.items():
+        for t in [ret, *params]:
+            assert t in table, f"{name}: C type {t!r} has no ctypes mapping in this test"
+        restype, argtypes = declared[name]
+        assert restype is table[ret], f"{name}: returns {ret}, binding declares {restype}"
+        assert len(argtypes) == len(params), f"{name}: {len(params)} parameters, binding declares {len(argtypes)}"
+        for i, (c, py) in enumerate(zip(params, argtypes)):
+            assert py is table[c], f"{name} parameter {i}: C {c}, binding {py}"
+    # The callback types: what the library passes to a Python callback.
+    assert set(fn_types) == {"qssl_log_fn", "qssl_event_fn"}
+    for name, fn in (("qssl_log_fn", _lib.LOG_FN), ("qssl_event_fn", _lib.EVENT_FN)):
+        ret, params = fn_types[name]
+        assert ret == "void" and fn._restype_ is None
+        assert list(fn._argtypes_) == [table[p] for p in params], name
+
+
+def test_signature_parser_sees_a_wrong_type():
+    # The comparison above is only as good as the parser: a size_t declared as int must not pass.
+    funcs, _ = _prototypes()
+    assert funcs["qssl_send"] == ("int", ["qssl_modem *", "int", "const void *", "size_t"])
+    assert funcs["qssl_modem_open"] == ("int", ["const char *", "const qssl_modem_options *", "qssl_modem **"])
+    assert funcs["qssl_version"] == ("const char *", [])
+    assert _c_to_ctypes()["size_t"] is not _c_to_ctypes()["int"]
+
+
+def test_version_matches_header_macros():
+    text = HEADER.read_text()
+    major = re.search(r"#define QSSL_VERSION_MAJOR (\d+)", text).group(1)
+    minor = re.search(r"#define QSSL_VERSION_MINOR (\d+)", text).group(1)
+    assert qssl.version() == f"{major}.{minor}"
+
+
+def test_header_example_compiles(tmp_path):
+    """The session at the top of qssl.h is the note's example 3.1 and is real C against the header."""
+    text = HEADER.read_text()
+    block = text[text.index("A minimal session"):text.index(" * ERRORS")]
+    code = "\n".join(line[len(" *     "):] for line in block.splitlines() if line.startswith(" *     "))
+    assert "QSSL_SECLEVEL_SERVER_CLIENT" in code and "cfg.version = QSSL_TLS1_1" in code
+    for name in ("RAM:ca_cert.pem", "RAM:client_cert.pem", "RAM:client_key.pem"):
+        assert code.count(f'"{name}"') == 3, name  # uploaded, configured, deleted
+    src = tmp_path / "header_example.c"
+    src.write_text("#include <qssl.h>\n#include <string.h>\n"
+                   "int demo(const void *ca_pem, size_t ca_len, const void *cert_pem, size_t cert_len,\n"
+                   "         const void *key_pem, size_t key_len) {\n" + code + "\n(void)n;\nreturn 0;\n}\n")
+    r = subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "include"), "-c",
+                        str(src), "-o", str(tmp_path / "header_example.o")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("readme", ["README.md", "bindings/python/README.md"])
+def test_readme_python_snippets_compile(readme):
+    text = (REPO / readme).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for b in blocks:
+        compile(b, readme, "exec")
