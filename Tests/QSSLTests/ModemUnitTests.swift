@@ -211,6 +211,19 @@ import Testing
         #expect(m.socketKind(2) == nil)
     }
 
+    /// Both places modules print ALREADY CONNECT: instead of QIOPEN's OK, and after it.
+    @Test(arguments: ["\r\nALREADY CONNECT\r\n", "\r\nOK\r\n\r\nALREADY CONNECT\r\n"])
+    func tcpAlreadyConnectIsOccupied(answer: String) throws {
+        let t = Self.fake { line in
+            if line == "AT+QIOPEN=2,\"TCP\",\"example.com\",80" { return answer }
+            return nil
+        }
+        let m = try Modem(transport: t)
+        defer { m.close() }
+        #expect(throws: QsslError.occupied) { try m.openTCP(host: "example.com", port: 80, socket: 2, timeoutMs: 10_000) }
+        #expect(m.socketKind(2) == nil)
+    }
+
     /// +QIRDI's numbers go into AT+QIRD as they came, with 1500-byte reads; "<n>, CLOSED" after data: the data
     /// is read, then end of stream.
     @Test func tcpReadAndRemoteClose() throws {

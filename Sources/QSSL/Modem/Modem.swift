@@ -425,6 +425,8 @@ public final class Modem: @unchecked Sendable {
                     jobCond.signal()
                 }
             }
+        case .other("ALREADY CONNECT"):
+            alreadyConnect()
         default:
             break
         }
@@ -433,6 +435,15 @@ public final class Modem: @unchecked Sendable {
     func slot(_ index: Int, _ kind: SocketKind) -> SocketSlot? {
         guard index >= 0 && index < 6, let s = slots[index], s.kind == kind, !s.userClosed else { return nil }
         return s
+    }
+
+    /// ALREADY CONNECT printed after QIOPEN's OK names no index. It is matched to the TCP open waiting for its
+    /// result only when there is exactly one; with several the opens run into their timeouts instead.
+    func alreadyConnect() {
+        let waiting = lock.withLock {
+            slots.compactMap { $0 }.filter { $0.kind == .tcp && $0.opening && $0.openCode == nil }.map(\.index)
+        }
+        if waiting.count == 1 { openResult(index: waiting[0], kind: .tcp, code: -2) }
     }
 
     func openResult(index: Int, kind: SocketKind, code: Int) {
