@@ -441,7 +441,7 @@ public final class Modem: @unchecked Sendable {
     /// result only when there is exactly one; with several the opens run into their timeouts instead.
     func alreadyConnect() {
         let waiting = lock.withLock {
-            slots.compactMap { $0 }.filter { $0.kind == .tcp && $0.opening && $0.openCode == nil }.map(\.index)
+            slots.compactMap { $0 }.filter { $0.kind == .tcp && $0.opening && $0.openCode == nil }.map { $0.index }
         }
         if waiting.count == 1 { openResult(index: waiting[0], kind: .tcp, code: -2) }
     }
