@@ -32,7 +32,7 @@ echo "embedded: compiling QSSL ($(echo "$lib_sources" | wc -l) files)"
 # shellcheck disable=SC2086
 "$swiftc" "${common[@]}" -module-name QSSL -c $lib_sources -o "$out/QSSL.o"
 
-tables=$(find "$toolchain/lib/swift/embedded" -name 'libswiftUnicodeDataTables.a' -path "*$(uname -m)*" | head -1)
+tables=$(find "$toolchain/lib/swift/embedded" -name 'libswiftUnicodeDataTables.a' -path "*$(uname -m)*" -print -quit)
 cat > "$out/qssl.map" <<'MAP'
 { global: qssl_*; local: *; };
 MAP

@@ -67,7 +67,7 @@ if [ -n "$destdir" ]; then
     echo "note: staged under $destdir: run ldconfig on the target after installing there"
 elif [ $scanned = yes ] && [ "$(id -u)" -eq 0 ]; then
     "$ldconfig_bin"
-    cached=$("$ldconfig_bin" -p | sed -n 's|^[[:space:]]*libqssl\.so .*=> \(.*\)$|\1|p' | head -n1)
+    cached=$("$ldconfig_bin" -p | sed -n 's|^[[:space:]]*libqssl\.so .*=> \(.*\)$|\1|p' | sed -n 1p)
     if [ -n "$cached" ] && [ "$(cd "$(dirname "$cached")" && pwd -P)" = "$real_libdir" ]; then
         echo "ldconfig: libqssl.so is in ld.so's cache: dlopen(\"libqssl.so\") finds $libdir/libqssl.so"
     else
