@@ -378,6 +378,47 @@ int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
 int qssl_close(qssl_modem *m, int id);
 
 /* ------------------------------------------------------------------------------------------ */
+/* SSL transparent mode (AT+QSSLOPEN connectmode 1, "+++", ATO)                                 */
+
+/**
+ * As qssl_open (same arguments, checks and codes), but in transparent mode: once connected the
+ * serial port is a byte pipe for this socket. qssl_send writes to the pipe, qssl_recv reads what
+ * the peer sent, qssl_close leaves data mode ("+++" after a second of silence, so it takes over a
+ * second) and closes. Returns the socket id (0-5) or a QSSL_E* code.
+ * While the socket is in data mode every call that needs an AT command (qssl_at, qssl_state, the
+ * certificate, PDP and context calls, opening any socket, sending on another socket) returns
+ * QSSL_EBUSY; qssl_transparent_suspend frees the port without closing the connection. So at most
+ * one transparent socket is in data mode at a time.
+ * Limits: the module signals the end of the connection (peer close, +PDP DEACT) by leaving data mode
+ * and printing a line such as `+QSSLURC: "closed",<id>`; the library takes such a line for that only
+ * when the port then stays quiet (200 ms). A peer that sends exactly such a line and then pauses
+ * ends the stream early (qssl_recv returns 0 after the bytes before it). Bytes that could be the start
+ * of such a line reach qssl_recv up to 200 ms late.
+ */
+int qssl_open_transparent(qssl_modem *m, int ctx, const char *host, int port, int timeout_s);
+
+/**
+ * Leaves data mode of transparent socket `id` without closing the connection ("+++" with a second
+ * of silence before it, so the call takes over a second): the port takes commands again, what the
+ * peer sends waits in the module, and qssl_send on `id` returns QSSL_EBUSY until
+ * qssl_transparent_resume. qssl_recv still returns bytes received before the call.
+ * QSSL_EINVAL for an id out of 0-5 or a socket not opened with qssl_open_transparent (nothing sent),
+ * QSSL_ECLOSED if `id` is not open or its connection already ended, QSSL_EBUSY if it is already
+ * suspended, QSSL_ETIMEDOUT / QSSL_EMODEM if the module did not answer OK (the socket then stays
+ * out of data mode for good: only qssl_recv of buffered bytes and qssl_close remain).
+ */
+int qssl_transparent_suspend(qssl_modem *m, int id);
+
+/**
+ * Returns suspended transparent socket `id` to data mode (ATO), waiting at most timeout_ms for the
+ * module's CONNECT (0 means 5000; negative or above 300000 gives QSSL_EINVAL). The bytes the peer
+ * sent meanwhile follow. QSSL_EINVAL for an id out of 0-5 or a socket that is not suspended
+ * (nothing sent), QSSL_ECLOSED if `id` is not open or the connection ended meanwhile, QSSL_EBUSY if
+ * another socket is in data mode, QSSL_EMODEM if the module refused.
+ */
+int qssl_transparent_resume(qssl_modem *m, int id, int timeout_ms);
+
+/* ------------------------------------------------------------------------------------------ */
 /* State (AT+QSSLSTATE)                                                                        */
 
 /** TCP/IP stack states (qssl_state_info.ip_state). */

@@ -50,6 +50,9 @@ static void all_calls_give(qssl_modem *m, int want) {
     CHECK_RC(qssl_send(m, 0, "x", 1), want);
     CHECK_RC(qssl_recv(m, 0, buf, sizeof buf, 0), want);
     CHECK_RC(qssl_close(m, 0), want);
+    CHECK_RC(qssl_open_transparent(m, 0, "127.0.0.1", 443, 30), want);
+    CHECK_RC(qssl_transparent_suspend(m, 0), want);
+    CHECK_RC(qssl_transparent_resume(m, 0, 1000), want);
     CHECK_RC(qssl_state(m, &st), want);
     CHECK_RC(qssl_tcp_open(m, "127.0.0.1", 80, 30), want);
     CHECK_RC(qssl_tcp_send(m, 0, "x", 1), want);

@@ -304,6 +304,18 @@ private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
 
 @implementation @c public func qssl_open(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<CChar>?,
                                          _ port: Int32, _ timeout_s: Int32) -> Int32 {
+    openSSLOn(m, ctx, host, port, timeout_s, transparent: false)
+}
+
+@implementation @c public func qssl_open_transparent(_ m: OpaquePointer?, _ ctx: Int32,
+                                                     _ host: UnsafePointer<CChar>?, _ port: Int32,
+                                                     _ timeout_s: Int32) -> Int32 {
+    openSSLOn(m, ctx, host, port, timeout_s, transparent: true)
+}
+
+/// qssl_open and qssl_open_transparent: the header promises both the same checks and codes.
+private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<CChar>?, _ port: Int32,
+                       _ timeout_s: Int32, transparent: Bool) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
         guard ctx >= 0 && ctx <= 5 else { return h.fail(.invalidArgument, "context not 0-5") }
         guard let hs = cString(host), !hs.isEmpty else { return h.fail(.invalidArgument, "host is NULL or empty") }
@@ -312,8 +324,27 @@ private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
             return h.fail(.invalidArgument, "timeout_s not 0 or 10-300")
         }
         let id = try h.modem.openSSL(host: hs, port: Int(port), context: Int(ctx),
-                                     timeoutS: timeout_s == 0 ? 90 : Int(timeout_s))
+                                     timeoutS: timeout_s == 0 ? 90 : Int(timeout_s), transparent: transparent)
         return Int32(id)
+    }
+}
+
+@implementation @c public func qssl_transparent_suspend(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
+        try h.modem.suspendTransparent(Int(id))
+        return 0
+    }
+}
+
+@implementation @c public func qssl_transparent_resume(_ m: OpaquePointer?, _ id: Int32, _ timeout_ms: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
+        guard timeout_ms >= 0 && timeout_ms <= 300_000 else {
+            return h.fail(.invalidArgument, "timeout_ms not 0-300000")
+        }
+        try h.modem.resumeTransparent(Int(id), timeoutMs: timeout_ms == 0 ? 5000 : Int(timeout_ms))
+        return 0
     }
 }
 

@@ -180,6 +180,12 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_recv", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
     # int qssl_close(qssl_modem *m, int id);
     ("qssl_close", c_int, [c_void_p, c_int], _check_status),
+    # int qssl_open_transparent(qssl_modem *m, int ctx, const char *host, int port, int timeout_s);
+    ("qssl_open_transparent", c_int, [c_void_p, c_int, c_char_p, c_int, c_int], _check_status),
+    # int qssl_transparent_suspend(qssl_modem *m, int id);
+    ("qssl_transparent_suspend", c_int, [c_void_p, c_int], _check_status),
+    # int qssl_transparent_resume(qssl_modem *m, int id, int timeout_ms);
+    ("qssl_transparent_resume", c_int, [c_void_p, c_int, c_int], _check_status),
     # int qssl_state(qssl_modem *m, qssl_state_info *out);
     ("qssl_state", c_int, [c_void_p, POINTER(StateInfo)], _check_status),
     # int qssl_tcp_open(qssl_modem *m, const char *host, int port, int timeout_s);

@@ -438,14 +438,21 @@ class Modem:
 
     # -- sockets ----------------------------------------------------------------------------
 
-    def open_ssl(self, host: str, port: int, ctx: int = 0, timeout: int = 90) -> "SSLSocket":
+    def open_ssl(self, host: str, port: int, ctx: int = 0, timeout: int = 90, *,
+                 transparent: bool = False) -> "SSLSocket":
         """Opens an SSL connection on context ``ctx``; waits up to ``timeout`` seconds (10-300; 0 means the
         module default, 90) for the handshake. Raises QsslConnectFailed, QsslNoSocket, QsslTimeout, ...;
         QsslInvalidArgument for a timeout out of range.
+
+        ``transparent=True`` opens it in transparent mode (qssl_open_transparent): the serial port becomes a
+        byte pipe for this socket, so until :meth:`SSLSocket.suspend` or :meth:`SSLSocket.close` every other
+        call that talks to the module (``at``, ``state``, opening sockets, sending on other sockets) raises
+        QsslBusy; only one socket can be in that mode. The connection's end is recognised by the module's
+        exit line followed by 200 ms of quiet: a peer that sends exactly that line and pauses ends the stream.
         """
-        sid = self._lib.qssl_open(self, _c_int(ctx, "ctx"), _cstr(host, "host"), _c_int(port, "port"),
-                                  _c_int(timeout, "timeout"))
-        return SSLSocket(self, sid)
+        fn = self._lib.qssl_open_transparent if transparent else self._lib.qssl_open
+        sid = fn(self, _c_int(ctx, "ctx"), _cstr(host, "host"), _c_int(port, "port"), _c_int(timeout, "timeout"))
+        return SSLSocket(self, sid, transparent=bool(transparent))
 
     def open_tcp(self, host: str, port: int, timeout: int = 90) -> "TCPSocket":
         """Opens a plain TCP connection beside the SSL ones (AT+QIOPEN), waiting up to ``timeout`` seconds
@@ -630,10 +637,48 @@ class _Socket:
 
 
 class SSLSocket(_Socket):
-    """An SSL connection of the module (AT+QSSLOPEN / QSSLSEND / QSSLRECV / QSSLCLOSE)."""
+    """An SSL connection of the module (AT+QSSLOPEN / QSSLSEND / QSSLRECV / QSSLCLOSE), or with
+    ``Modem.open_ssl(..., transparent=True)`` one in transparent mode (see :meth:`suspend`)."""
     _send_fn = "qssl_send"
     _recv_fn = "qssl_recv"
     _close_fn = "qssl_close"
+
+    def __init__(self, modem: Modem, sid: int, *, transparent: bool = False) -> None:
+        super().__init__(modem, sid)
+        self._transparent = transparent
+
+    @property
+    def transparent(self) -> bool:
+        """True for a socket opened with ``transparent=True``."""
+        return self._transparent
+
+    def _check_transparent(self, what: str) -> None:
+        self._check_open()
+        if not self._transparent:
+            raise error_for(EINVAL, f"{what}() needs a socket opened with open_ssl(..., transparent=True)")
+
+    def suspend(self) -> None:
+        """Leaves data mode without closing the connection ("+++"; takes over a second because of the
+        guard time): the modem takes other commands again, and :meth:`send` raises QsslBusy until
+        :meth:`resume`. What the peer sends meanwhile waits in the module. Raises QsslInvalidArgument on a
+        socket that is not transparent, QsslBusy if already suspended, QsslClosed if the connection ended.
+        """
+        self._check_transparent("suspend")
+        self._modem._lib.qssl_transparent_suspend(self._modem, self._id)
+
+    def resume(self, timeout: Optional[float] = None) -> None:
+        """Returns to data mode (ATO) after :meth:`suspend`, waiting up to ``timeout`` seconds (above 0,
+        at most 300; None = the library's 5 s) for the module. Raises QsslInvalidArgument if the socket is not
+        transparent or not suspended, QsslBusy if another socket is in data mode, QsslClosed if the
+        connection ended meanwhile."""
+        self._check_transparent("resume")
+        if timeout is None:
+            ms = 0
+        elif not 0 < timeout <= 300:
+            raise error_for(EINVAL, f"timeout {timeout} not in (0, 300] seconds")
+        else:
+            ms = max(1, int(timeout * 1000))
+        self._modem._lib.qssl_transparent_resume(self._modem, self._id, ms)
 
 
 class TCPSocket(_Socket):
