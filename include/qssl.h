@@ -243,7 +243,9 @@ int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_
 
 /**
  * Closes the sockets still open on the module (best effort, at most 1 s each, so the next user
- * finds the indexes free), stops the handle's threads, closes the port and frees the handle.
+ * finds the indexes free; a transparent socket in data mode is first brought back to command mode,
+ * which takes a little over a second), stops the handle's threads, closes the port and frees the
+ * handle.
  * Calls racing with this one return QSSL_ECLOSED. QSSL_OK on the first call, QSSL_ECLOSED on a
  * second, QSSL_EINVAL for NULL or a pointer that was never a handle.
  */

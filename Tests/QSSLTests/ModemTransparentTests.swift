@@ -50,6 +50,26 @@ import Testing
         #expect(m.socketKind(4) == nil)
     }
 
+    /// Closing the modem while a socket is in data mode: the module is brought back to command mode and the
+    /// connection closed, so the next user of the port can talk to it.
+    @Test func closingTheModemInDataModeLeavesTheModuleInCommandMode() throws {
+        let certs = try ModemTestCerts.get()
+        let tls = try TestTLSServer(certificatePath: certs.path("server.pem"), keyPath: certs.path("server.key"))
+        defer { tls.stop() }
+        let rig = try ModemRig(fragment: false, noise: 0)
+        defer { rig.stop() }
+        _ = try rig.bringUp()
+        let s = try rig.modem.openSSL(host: "127.0.0.1", port: tls.port, socket: 1, transparent: true)
+        #expect(try rig.modem.send(socket: s, Array("ping".utf8)) == 4)
+        #expect(try modemReadAll(rig.modem, socket: s, count: 4) == Array("ping".utf8))
+        rig.modem.close()
+        #expect(rig.trace.toModule.contains("+++"))
+        #expect(rig.trace.toModule.contains("AT+QSSLCLOSE=1"))
+        let next = try Modem.open(path: rig.sim.slavePath)
+        defer { next.close() }
+        #expect(try next.at("AT+QSSLSTATE").contains("+QSSLSTATE: 1,\"TCP\",\"\",0,\"INITIAL\",0"))
+    }
+
     /// +PDP DEACT while in data mode: bytes that came before it are read first, then `.pdpDeactivated`; the
     /// event is queued and the port takes commands again.
     @Test func pdpDeactivationInDataMode() throws {

@@ -206,6 +206,9 @@ public final class Modem: @unchecked Sendable {
 
     /// Frees the module's socket indexes this handle still holds, so the next user finds them free.
     private func closeModuleSockets() {
+        // A module left in data mode would take the next user's "AT" for socket data: bring it back first.
+        let inDataMode = lock.withLock { isClosedFlag || deviceGoneReported ? -1 : transparentSocket }
+        if inDataMode >= 0 { try? closeSocket(inDataMode, timeoutMs: 5000) }
         let open = lock.withLock { () -> [SocketSlot] in
             if isClosedFlag || deviceGoneReported || transparentSocket >= 0 { return [] }
             return slots.compactMap { s in
