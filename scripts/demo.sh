@@ -18,27 +18,13 @@ swift build --product qssl-sim
 build=$(swift build --show-bin-path)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qssl-demo.XXXXXX")
-pids=()
+# shellcheck source=background.sh
+. scripts/background.sh
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    stop_bg
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# Starts a program in the background and sets first_line to the first line it prints (waits at most 30 s).
-first_line=
-start_bg() {
-    local out=$tmp/bg${#pids[@]}.out
-    "$@" >"$out" 2>"$out.err" &
-    pids+=("$!")
-    for _ in $(seq 300); do
-        if [ -s "$out" ]; then first_line=$(head -n1 "$out"); return 0; fi
-        kill -0 "${pids[-1]}" 2>/dev/null || { cat "$out.err" >&2; die "$1 exited early"; }
-        sleep 0.1
-    done
-    die "$1 printed nothing within 30 s"
-}
 
 step "test certificates (openssl): a CA, a server and a client certificate"
 scripts/make-test-certs.sh "$tmp/certs" >/dev/null
@@ -47,12 +33,12 @@ ls "$tmp/certs"
 step "TLS echo server on 127.0.0.1 (requires a client certificate)"
 start_bg "$build/qssl-sim" echo-server --cert "$tmp/certs/server.pem" --key "$tmp/certs/server.key" \
     --ca "$tmp/certs/ca.pem" --require-client-cert
-port=$first_line
+port=$bg_line
 echo "listening on port $port"
 
 step "virtual M66 on a pty (AT trace in its log)"
 start_bg "$build/qssl-sim" --log "$tmp/at.log"
-pty=$first_line
+pty=$bg_line
 echo "module at $pty"
 
 args=("$pty" 127.0.0.1 "$port" "$tmp/certs/ca.pem" "$tmp/certs/client.pem" "$tmp/certs/client.key")

@@ -32,31 +32,13 @@ lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 libdir=$(dirname "$lib")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qssl-ctest.XXXXXX")
-pids=()
+# shellcheck source=../../scripts/background.sh
+. "$root/scripts/background.sh"
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    stop_bg
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# Starts a background program and sets bg_line to the first line of its output (waits at most 60 s).
-# Not called in $(...): the pid list and the counter must stay in this shell.
-n_bg=0
-bg_line=
-start_bg() {
-    n_bg=$((n_bg + 1))
-    local out=$tmp/bg$n_bg.out
-    "$@" >"$out" 2>"$tmp/bg$n_bg.err" &
-    local pid=$!
-    pids+=("$pid")
-    for _ in $(seq 600); do
-        if [ -s "$out" ] && [ "$(wc -l < "$out")" -ge 1 ]; then bg_line=$(head -n1 "$out"); return 0; fi
-        kill -0 "$pid" 2>/dev/null || { cat "$tmp/bg$n_bg.err" >&2; die "$* exited early"; }
-        sleep 0.1
-    done
-    die "$* printed nothing within 60 s"
-}
 
 echo "== exports"
 "$root/Tests/c/check-exports.sh" "$lib"
