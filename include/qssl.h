@@ -375,7 +375,9 @@ int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
 /**
  * Closes SSL socket `id` (AT+QSSLCLOSE) and drops its unread bytes. A socket the peer closed keeps
  * its id until this call releases it (QSSL_OK, no command sent). QSSL_ECLOSED if `id` is not open
- * or was already closed with this call.
+ * or was already closed with this call. A transparent socket in data mode is first taken out of it
+ * (see qssl_open_transparent); if the module answers no "+++", QSSL_ETIMEDOUT and the socket stays
+ * open in data mode (no AT+QSSLCLOSE is sent: the module would forward it to the peer).
  */
 int qssl_close(qssl_modem *m, int id);
 
@@ -385,15 +387,23 @@ int qssl_close(qssl_modem *m, int id);
 /**
  * As qssl_open (same arguments, checks and codes), but in transparent mode: once connected the
  * serial port is a byte pipe for this socket. qssl_send writes to the pipe, qssl_recv reads what
- * the peer sent, qssl_close leaves data mode ("+++" after a second of silence, so it takes over a
- * second) and closes. Returns the socket id (0-5) or a QSSL_E* code.
+ * the peer sent, qssl_close leaves data mode and closes. Returns the socket id (0-5) or a QSSL_E* code.
+ * Leaving data mode ("+++"): the module needs a second of silence on the line before it. The library
+ * counts that second from when the last byte has crossed the line (the driver's queue is empty and
+ * the bytes' line time at the configured baud has passed), not from when write() returned, so a close
+ * or suspend right after a large qssl_send waits for the data to drain first: about
+ * 1.2 s + (bytes still queued, at most 16 KiB) * 10 / baud. It then waits for the module's OK; a "+++"
+ * that brings no OK (the module took it as data) is tried again after another guard time, three times
+ * in all, and is never followed by an AT command, which the module would forward to the peer.
  * While the socket is in data mode every call that needs an AT command (qssl_at, qssl_state, the
  * certificate, PDP and context calls, opening any socket, sending on another socket) returns
  * QSSL_EBUSY; qssl_transparent_suspend frees the port without closing the connection. So at most
  * one transparent socket is in data mode at a time.
- * Limits: the module signals the end of the connection (peer close, +PDP DEACT) by leaving data mode
- * and printing a line such as `+QSSLURC: "closed",<id>`; the library takes such a line for that only
- * when the port then stays quiet (200 ms). A peer that sends exactly such a line and then pauses
+ * The module signals the end of the connection by leaving data mode and printing a line: the note's
+ * `+QSSLURC: "closed",<id>`, `CLOSED` (the M-series TCP style), `NO CARRIER` (newer firmware) when the
+ * peer closed, `+PDP DEACT` when the context dropped, `RDY` after a restart. qssl_recv then returns 0
+ * (or QSSL_EPDP / QSSL_ERESET) after the bytes before it, and QSSL_EVENT_CLOSED is queued.
+ * Limits: the library takes such a line for the module's only when the port then stays quiet (200 ms). A peer that sends exactly such a line and then pauses
  * ends the stream early (qssl_recv returns 0 after the bytes before it). Bytes that could be the start
  * of such a line reach qssl_recv up to 200 ms late.
  */
@@ -406,8 +416,8 @@ int qssl_open_transparent(qssl_modem *m, int ctx, const char *host, int port, in
  * qssl_transparent_resume. qssl_recv still returns bytes received before the call.
  * QSSL_EINVAL for an id out of 0-5 or a socket not opened with qssl_open_transparent (nothing sent),
  * QSSL_ECLOSED if `id` is not open or its connection already ended, QSSL_EBUSY if it is already
- * suspended, QSSL_ETIMEDOUT / QSSL_EMODEM if the module did not answer OK (the socket then stays
- * out of data mode for good: only qssl_recv of buffered bytes and qssl_close remain).
+ * suspended, QSSL_ETIMEDOUT if the module answered none of three "+++" (see qssl_open_transparent): the
+ * socket is still in data mode, nothing else was sent; call again, or qssl_close.
  */
 int qssl_transparent_suspend(qssl_modem *m, int id);
 

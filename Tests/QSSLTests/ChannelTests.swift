@@ -10,6 +10,8 @@ func testOptions() -> ChannelOptions {
     o.syncIntervalMs = 150
     o.lateFinalWaitMs = 3000
     o.guardTimeMs = 30
+    o.guardMarginMs = 0
+    o.dataModeQuietMs = 50
     return o
 }
 
@@ -490,11 +492,12 @@ struct ChannelTests {
         #expect(r.connected)
         #expect(r.final == nil)
         let raw = Collector<UInt8>()
-        c.enterRawMode { bytes in bytes.forEach(raw.append) }
+        c.dataModeHandler = { if case .bytes(let b) = $0 { b.forEach(raw.append) } }
+        c.enterDataMode(exitLines: ["NO CARRIER"])
         try c.writeRaw(.init("to server"), timeoutMs: 2000)
-        // "\r\nOK\r\n" inside the data is data, not a final result.
+        // "\r\nOK\r\n" inside the data is data, not a final result (before "+++" it is no exit line either).
         #expect(raw.wait { String(decoding: $0, as: UTF8.self) == "from server\r\nOK\r\nmore" })
-        try c.exitRawMode(timeoutMs: 3000)
+        #expect(try c.exitDataMode() == .commandMode)
         #expect(try c.execute(ATRequest("AT"), timeoutMs: 2000).final == .ok)
         #expect(t.mismatches.isEmpty)
         #expect(t.finished)
@@ -507,8 +510,9 @@ struct ChannelTests {
         let c = ATChannel(transport: t, options: testOptions())
         defer { c.close() }
         let raw = Collector<UInt8>()
+        c.dataModeHandler = { if case .bytes(let b) = $0 { b.forEach(raw.append) } }
         c.urcHandler = { [unowned c] urc in
-            if urc == .sslOpen(ssid: 1, code: 0) { c.enterRawMode { bytes in bytes.forEach(raw.append) } }
+            if urc == .sslOpen(ssid: 1, code: 0) { c.enterDataMode(exitLines: ["+QSSLURC: \"closed\",1"]) }
         }
         try c.startIO()
         let want = [UInt8]("DATA\r\nOK\r\n\nmore")

@@ -301,25 +301,51 @@ import Testing
         while let e = m.events.pop(timeoutMs: 0) { #expect(e == .dataReady(socket: 1)) }
     }
 
-    /// The module left data mode with a line this library does not know: "+++" gets no answer. Close gives up
-    /// on it in bounded time, clears the module's command line with AT and frees the index.
-    @Test func closeAfterAnUnrecognisedExitIsBounded() throws {
-        let t = Self.fake { line in
-            if line.hasPrefix("AT+QSSLCLOSE=1") { return "\r\nERROR\r\n" }
-            return Self.transparentOpen(line)
-        }
+    /// NO CARRIER (newer firmware) and CLOSED (M-series TCP style) end data mode like the note's URC: end of
+    /// stream, a closed event, the port takes commands, and close sends neither "+++" nor AT+QSSLCLOSE.
+    @Test(arguments: ["NO CARRIER", "CLOSED"])
+    func otherExitLinesEndTheStream(line: String) throws {
+        let t = Self.fake(Self.transparentOpen)
         let m = try Modem(transport: t)
         defer { m.close() }
         _ = try m.openSSL(host: "example.com", port: 443, socket: 1, transparent: true)
-        t.inject(Array("\r\nNO CARRIER\r\n".utf8))
-        let t0 = Date()
-        try m.closeSocket(1)
-        let took = Date().timeIntervalSince(t0)
-        #expect(took >= 1 && took < 8, "\(took) s")
-        let written = String(decoding: t.written, as: UTF8.self)
-        #expect(written.hasSuffix("+++AT\rAT+QSSLCLOSE=1\r"))
-        #expect(m.socketKind(1) == nil)
+        let before = t.written.count
+        t.inject(Array(("tail\r\n" + line + "\r\n").utf8))
+        #expect(try modemReadAll(m, socket: 1, count: 4, timeoutMs: 3000) == Array("tail".utf8))
+        #expect(try m.recv(socket: 1, maxCount: 10, timeoutMs: 3000) == [])
+        var closed = false
+        while !closed, let e = m.events.pop(timeoutMs: 2000) { closed = e == .socketClosed(socket: 1) }
+        #expect(closed)
+        #expect(throws: QsslError.closed) { try m.send(socket: 1, Array("x".utf8)) }
         _ = try m.at("AT")
+        try m.closeSocket(1)
+        let after = String(decoding: t.written[before...], as: UTF8.self)
+        #expect(!after.contains("+++") && !after.contains("QSSLCLOSE"), "\(after)")
+        #expect(m.socketKind(1) == nil)
+    }
+
+    /// "+++" that brings no OK is never followed by a command (the module would forward it to the peer): close
+    /// retries the escape, then reports `.timedOut` and keeps the socket in data mode. A late OK puts the
+    /// module in command mode, and close works then.
+    @Test func anUnansweredEscapeIsNeverFollowedByACommand() throws {
+        let t = Self.fake(Self.transparentOpen)
+        var o = ModemOptions()
+        o.escapeAttempts = 2
+        let m = try Modem(transport: t, options: o)
+        defer { m.close() }
+        _ = try m.openSSL(host: "example.com", port: 443, socket: 1, transparent: true)
+        let before = t.written.count
+        #expect(throws: QsslError.timedOut) { try m.closeSocket(1) }
+        #expect(m.lastError.message.contains("still in data mode"))
+        let after = String(decoding: t.written[before...], as: UTF8.self)
+        #expect(after == "++++++", "\(after)")
+        #expect(m.socketKind(1) == .ssl)
+        #expect(throws: QsslError.busy) { try m.at("AT") }
+        t.inject(Array("\r\nOK\r\n".utf8))
+        #expect(eventually { (try? m.at("AT")) != nil })
+        try m.closeSocket(1)
+        #expect(String(decoding: t.written[before...], as: UTF8.self).hasSuffix("AT+QSSLCLOSE=1\r"))
+        #expect(m.socketKind(1) == nil)
     }
 
     // MARK: Supervisor

@@ -46,6 +46,8 @@ final class ScriptedTransport: ByteTransport, @unchecked Sendable {
     deinit { if !closedFlag { CPosix.close(fd) } }
 
     var pollFD: Int32 { fd }
+    /// The line rate the channel's line clock runs at (0: no line, as an in-memory pipe).
+    var lineRate: Int = 0
 
     /// Script mismatches seen so far (expected vs written).
     var mismatches: [String] { lock.lock(); defer { lock.unlock() }; return problems }

@@ -225,7 +225,7 @@ struct TransportTests {
         let c = ATChannel(transport: t, options: ChannelOptions())
         defer { c.close() }
         try c.startIO()
-        c.enterRawMode { _ in }
+        c.enterDataMode(exitLines: [])
         // Far more than a pty buffers: the channel must wait for POLLOUT between partial writes.
         let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let writer = Background { Result { () throws(QsslError) in try c.writeRaw(data, timeoutMs: 10_000) } }

@@ -53,7 +53,11 @@ start_bg "$sim" echo-server --plain; tcp_port=$bg_line
 start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --send "bye"; bye_port=$bg_line
 echo "TLS echo :$tls_port, TLS echo with client certificates :$mtls_port, TCP echo :$tcp_port, TLS send-and-close :$bye_port"
 
-programs=(example test_hostile test_flows test_transparent test_cycles)
+programs=(example test_hostile test_flows test_transparent test_cycles test_escape)
+# Each run: "program [mode]" and the module's flags. A short "+++" guard on the module's side keeps each escape
+# of test_transparent near the library's own second; test_escape runs on a line with physics (115200 baud
+# both ways, the real 1 s guard enforced against the time bytes cross the line).
+runs=("example|" "test_hostile|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|")
 failed=()
 for mode in $modes; do
     flags=(-std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I"$root/include")
@@ -72,10 +76,9 @@ for mode in $modes; do
         # The library by path (any file name: QSSL_LIBRARY may be the Embedded build's libqssl-embedded.so).
         "$cc" "${flags[@]}" -o "$tmp/$mode/$p" "$root/Tests/c/$p.c" "$lib" -Wl,-rpath,"$libdir" -lpthread
     done
-    for p in "${programs[@]}"; do
-        sim_args=()
-        # A short "+++" guard on the module's side: each escape then costs about the library's own 1 s.
-        [ "$p" = test_transparent ] && sim_args=(--escape-guard 0.3)
+    for run in "${runs[@]}"; do
+        read -r p variant <<<"${run%%|*}"
+        read -r -a sim_args <<<"${run#*|}"
         start_bg "$sim" "${sim_args[@]}"
         dev=$bg_line
         case $p in
@@ -84,13 +87,14 @@ for mode in $modes; do
             test_flows) args=("$dev" "$tls_port" "$mtls_port" "$tcp_port" "$bye_port" "$c") ;;
             test_transparent) args=("$dev" "$tls_port" "$bye_port") ;;
             test_cycles) args=("$dev" "$cycles") ;;
+            test_escape) args=("$dev" "$tls_port" "$bye_port" "$variant") ;;
         esac
-        echo "-- $mode/$p"
+        echo "-- $mode/$p $variant (qssl-sim ${sim_args[*]})"
         if "${env_run[@]}" timeout 600 "$tmp/$mode/$p" "${args[@]}"; then
-            echo "PASS $mode/$p"
+            echo "PASS $mode/$p $variant"
         else
-            echo "FAIL $mode/$p"
-            failed+=("$mode/$p")
+            echo "FAIL $mode/$p $variant"
+            failed+=("$mode/$p $variant")
         fi
     done
 done

@@ -14,7 +14,7 @@ final class PendingRequest {
 
     let kind: Kind
     let request: ATRequest
-    let deadline: UInt64
+    var deadline: UInt64
     let lateFinalWaitMs: Int
     let completion: (Result<ATResponse, QsslError>) -> Void
     /// "+CPIN:" for "AT+CPIN?": lines the parser took for URCs but that answer this command. Only read and
@@ -61,7 +61,7 @@ final class ResultBox {
 
 /// The AT channel to one module: one I/O thread owns the transport, requests run one at a time in FIFO order.
 ///
-/// **Threads.** `execute`, `at`, `writeRaw`, `exitRawMode` block the calling thread (any thread except the I/O
+/// **Threads.** `execute`, `at`, `writeRaw`, `exitDataMode` block the calling thread (any thread except the I/O
 /// thread) until the request completes or its deadline passes. `submit` never blocks. Handlers (`urcHandler`,
 /// `traceHandler`, `onDeviceGone`, completions) run on the I/O thread; they may call `submit` and `closeAsync`.
 ///
@@ -80,6 +80,13 @@ final class ResultBox {
 /// ALREADY CONNECT unless the command in flight is AT+QIOPEN. Any other line while a command runs is that
 /// command's answer line (AT has no way to tell an unknown unsolicited line apart); with no command running it
 /// is `.other`. RDY fails the command in flight with `.reset` (see `ATRequest.survivesRestart`).
+///
+/// **Data mode.** After `enterDataMode` (or the CONNECT of a request that declares its exit lines) every byte
+/// from the module is socket data for `dataModeHandler`, except a line by which the module leaves data mode by
+/// itself, recognised by `DataModeExitScanner` once the port has stayed quiet for `dataModeQuietMs`. No AT command
+/// is written in data mode (they fail with `.busy`): the module would forward it to the peer. `exitDataMode`
+/// writes "+++" only after the bytes before it have crossed the line plus the guard time, and the channel stays
+/// in data mode until the module's OK is seen.
 ///
 /// **Hang-up.** POLLHUP/POLLERR, read() == 0 or EIO from the transport mark the device gone: every waiter and
 /// every later call gets `.noDevice` until `close()`.
@@ -101,9 +108,9 @@ public final class ATChannel: @unchecked Sendable {
     private var urcHandlerStorage: ((URC) -> Void)?
     private var traceHandlerStorage: ((TraceDirection, String) -> Void)?
     private var goneHandlerStorage: (() -> Void)?
-    private var pendingRawHandler: (([UInt8]) -> Void)?
-    /// leaveRawModeByModule(): applied by the I/O thread before its next read.
-    private var pendingModuleLeft: (() -> [UInt8])?
+    private var dataModeHandlerStorage: ((DataModeEvent) -> Void)?
+    /// enterDataMode() from another thread: applied by the I/O thread before its next read.
+    private var pendingDataMode: [String]?
     private var lastCMEStorage: Int?
 
     // I/O thread state.
@@ -115,11 +122,20 @@ public final class ATChannel: @unchecked Sendable {
     private var current: PendingRequest?
     private var draining: PendingRequest?
     private var drainUntil: UInt64 = 0
-    private var lastTxNs: UInt64 = 0
-    private var rawHandler: (([UInt8]) -> Void)?
+    /// Line clock: when the last byte written will have crossed the line at the transport's rate.
+    private var lineIdleNs: UInt64 = 0
+    /// When the driver's queue was last seen to go empty after being seen full (0: never seen full).
+    private var outqEmptiedNs: UInt64 = 0
+    private var outqWasBusy = false
+    /// Data mode: the exit-line scanner and when held bytes are decided (0: none held).
+    private var dataMode: DataModeExitScanner?
+    private var quietUntil: UInt64 = 0
+    /// The line by which data mode last ended.
+    private var lastExitLine = ""
     private var rawBacklog: [UInt8] = []
-    /// enterRawMode() called from a handler on the I/O thread; applied after the current line.
-    private var ioPendingRaw: (([UInt8]) -> Void)?
+    /// enterDataMode() called from a handler on the I/O thread; applied after the current line.
+    private var ioPendingDataMode: [String]?
+    private var ioDataMode: ((DataModeEvent) -> Void)?
     /// The line before the switch to raw mode ended with CR: an LF first in the raw data belongs to it.
     private var skipLFInRaw = false
     private var lastFedByte: UInt8 = 0
@@ -127,7 +143,7 @@ public final class ATChannel: @unchecked Sendable {
     private var ioURC: ((URC) -> Void)?
     private var ioTrace: ((TraceDirection, String) -> Void)?
 
-    /// Raw bytes kept while no raw handler is installed (after CONNECT, before enterRawMode).
+    /// Raw bytes kept while not in data mode (after CONNECT, before enterDataMode).
     static let rawBacklogLimit = 1 << 20
 
     public init(transport: any ByteTransport, options: ChannelOptions = ChannelOptions()) {
@@ -164,6 +180,12 @@ public final class ATChannel: @unchecked Sendable {
     public var onDeviceGone: (() -> Void)? {
         get { lock.withLock { goneHandlerStorage } }
         set { lock.withLock { goneHandlerStorage = newValue } }
+    }
+
+    /// Called on the I/O thread with the bytes and the end of data mode. Set before start().
+    public var dataModeHandler: ((DataModeEvent) -> Void)? {
+        get { lock.withLock { dataModeHandlerStorage } }
+        set { lock.withLock { dataModeHandlerStorage = newValue } }
     }
 
     public var isClosed: Bool { lock.withLock { closedFlag || stopping } }
@@ -263,18 +285,19 @@ public final class ATChannel: @unchecked Sendable {
         }
     }
 
-    /// Transparent mode: after this the parser is raw; bytes go to `onBytes` on the I/O thread. Bytes kept since
-    /// a CONNECT that ended an `entersRawModeOnConnect` request are handed over first.
-    /// Called from a handler on the I/O thread (e.g. on the "+QSSLOPEN: n,0" URC of a transparent open), raw
-    /// mode starts right behind the line that triggered it, even within the same read; the LF of that line's
-    /// CR LF is not data.
-    public func enterRawMode(onBytes: @escaping ([UInt8]) -> Void) {
+    /// Data (transparent) mode: from here every byte is socket data for `dataModeHandler`, except the module's
+    /// own `exitLines` (framed lines, decided after `dataModeQuietMs` of quiet). Bytes kept since a CONNECT that
+    /// ended an `entersRawModeOnConnect` request come first.
+    /// Called from a handler on the I/O thread (e.g. on the "+QSSLOPEN: n,0" URC of a transparent open), data mode
+    /// starts right behind the line that triggered it, even within the same read; the LF of that line's CR LF is
+    /// not data.
+    public func enterDataMode(exitLines: [String]) {
         if isIOThread {
-            ioPendingRaw = onBytes
+            ioPendingDataMode = exitLines
             return
         }
         lock.withLock {
-            pendingRawHandler = onBytes
+            pendingDataMode = exitLines
             if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
         }
     }
@@ -286,43 +309,89 @@ public final class ATChannel: @unchecked Sendable {
         _ = try perform(.rawWrite, r, timeoutMs: timeoutMs, lateFinalWaitMs: 0)
     }
 
-    /// Sends "+++" with guard times (`ChannelOptions.guardTimeMs` of silence before; nothing is sent after it
-    /// until the answer), waits for OK, parser back to line mode. Throws .modem if the answer is not OK.
-    public func exitRawMode(timeoutMs: Int) throws(QsslError) {
-        let r = try perform(.escape, ATRequest("+++"), timeoutMs: timeoutMs, lateFinalWaitMs: 0)
-        if r.final != .ok { throw .modem }
+    /// Leaves data mode with "+++". It is written once every byte before it has crossed the line (the driver's
+    /// queue is empty and the line clock has run out) and `guardTimeMs` + `guardMarginMs` have passed; then the
+    /// channel waits up to `escapeAnswerMs` for the module's framed OK followed by quiet. Nothing is written
+    /// after "+++" until then.
+    /// Returns `.commandMode`, or `.moduleLeft` when an exit line came first. Throws `.timedOut` when no OK came:
+    /// the module took "+++" as data and is still in data mode, and so is the channel (try again: the next
+    /// "+++" again waits for the guard time). Also `.closed` / `.noDevice`.
+    public func exitDataMode() throws(QsslError) -> EscapeOutcome {
+        let r = try perform(.escape, ATRequest("+++"), timeoutMs: escapeBoundMs, lateFinalWaitMs: 0)
+        return r.escape ?? .commandMode
     }
 
-    /// Raw mode ends without "+++": the module left data mode by itself (peer closed, context lost, restart)
-    /// and printed a line saying so, which the raw handler recognised and held back. `takeHeld` runs on the I/O
-    /// thread at the switch, after the last raw byte went to the raw handler, and returns the bytes it held
-    /// (that line and whatever followed); they go through the parser as if just read, so their URCs reach the
-    /// URC handler. Any thread; the switch happens before the next read.
-    public func leaveRawModeByModule(takeHeld: @escaping () -> [UInt8]) {
-        lock.withLock {
-            pendingModuleLeft = takeHeld
-            if wakeFD >= 0 { Sys.signalEventfd(wakeFD) }
-        }
+    /// Longest an escape can take: the queued bytes crossing the line, a stalled driver queue, the guard
+    /// time, the module's answer.
+    var escapeBoundMs: Int {
+        let rate = max(1, transport.lineRate)
+        let lineMs = transport.lineRate > 0 ? options.maxQueuedLineBytes * 10_000 / rate : 0
+        return lineMs + max(0, options.escapeStallMs) + max(0, options.guardTimeMs) + max(0, options.guardMarginMs)
+            + max(0, options.escapeAnswerMs) + max(0, options.dataModeQuietMs)
     }
 
-    private func moduleLeftRawMode(_ takeHeld: () -> [UInt8]) {
-        if parser.rawMode || rawHandler != nil {
-            parser.rawMode = false
-            parser.reset()
-            rawHandler = nil
-            rawBacklog.removeAll()
-            skipLFInRaw = false
-            trace(.fromModule, "(module left data mode)")
+    /// Back to line mode: the module printed `line` (held bytes start with it); `held` goes through the parser.
+    private func leaveDataMode(line: String, held: [UInt8]) {
+        dataMode = nil
+        quietUntil = 0
+        parser.rawMode = false
+        parser.reset()
+        rawBacklog.removeAll()
+        skipLFInRaw = false
+        lastExitLine = line
+        var replay = held
+        if line == "OK" {
+            // The answer to "+++" (maybe to an earlier attempt that had given up waiting): not a line for anyone.
+            replay.removeFirst(min(replay.count, 6))
+            trace(.fromModule, "OK")
+            if let c = current, c.kind == .escape {
+                current = nil
+                var r = ATResponse(final: .ok)
+                r.escape = .commandMode
+                c.completion(.success(r))
+            } else {
+                ioDataMode?(.ended(line: line))
+            }
+        } else {
+            trace(.fromModule, "(module left data mode: " + line + ")")
+            ioDataMode?(.ended(line: line))
+            if let c = current, c.kind == .escape {
+                current = nil
+                var r = ATResponse(final: nil)
+                r.escape = .moduleLeft(line: line, plusWritten: c.payloadSent)
+                c.completion(.success(r))
+            }
         }
-        let held = takeHeld()
-        if held.isEmpty { return }
+        if replay.isEmpty { return }
         events.removeAll(keepingCapacity: true)
-        held.withUnsafeBytes { parser.feed($0, into: &events) }
-        lastFedByte = held[held.count - 1]
+        replay.withUnsafeBytes { parser.feed($0, into: &events) }
+        lastFedByte = replay[replay.count - 1]
         var i = 0
         while i < events.count {
             handle(events[i])
             i += 1
+        }
+    }
+
+    /// Bytes in data mode: data goes to the handler at once, a possible exit line is held until quiet.
+    private func dataModeBytes(_ bytes: [UInt8]) {
+        guard var sc = dataMode else { return }
+        let data = sc.feed(bytes)
+        quietUntil = sc.held.isEmpty ? 0 : monotonicNs() &+ UInt64(max(1, options.dataModeQuietMs)) &* 1_000_000
+        dataMode = sc
+        if !data.isEmpty { ioDataMode?(.bytes(data)) }
+    }
+
+    /// The port stayed quiet after bytes were held: an exit line ends data mode, anything else was data.
+    private func decideHeld() {
+        quietUntil = 0
+        guard var sc = dataMode, !sc.held.isEmpty else { return }
+        if let line = sc.heldExitLine {
+            leaveDataMode(line: line, held: sc.takeHeld())
+        } else {
+            let data = sc.takeHeld()
+            dataMode = sc
+            ioDataMode?(.bytes(data))
         }
     }
 
@@ -416,15 +485,13 @@ public final class ATChannel: @unchecked Sendable {
             }
             ioURC = urcHandlerStorage
             ioTrace = traceHandlerStorage
-            let newRaw = pendingRawHandler
-            pendingRawHandler = nil
+            ioDataMode = dataModeHandlerStorage
+            let newDataMode = pendingDataMode
+            pendingDataMode = nil
             let wake = wakeFD
             lock.unlock()
 
-            if let newRaw { installRaw(newRaw) }
-            if let left = lock.withLock({ () -> (() -> [UInt8])? in defer { pendingModuleLeft = nil }; return pendingModuleLeft }) {
-                moduleLeftRawMode(left)
-            }
+            if let newDataMode { installDataMode(newDataMode) }
             let now = monotonicNs()
             if lock.withLock({ goneFlag }) {
                 failQueued(goneError)
@@ -439,10 +506,9 @@ public final class ATChannel: @unchecked Sendable {
             }
             if let c = current {
                 consider(c.deadline)
-                if c.kind == .escape && !c.payloadSent {
-                    consider(lastTxNs &+ UInt64(max(0, options.guardTimeMs)) &* 1_000_000)
-                }
+                if c.kind == .escape && !c.payloadSent { consider(escapeWakeNs) }
             }
+            if quietUntil != 0 { consider(quietUntil) }
             if draining != nil { consider(drainUntil) }
             lock.withLock {
                 var i = queueHead
@@ -498,21 +564,53 @@ public final class ATChannel: @unchecked Sendable {
             draining = nil
             trace(.fromModule, "(no late answer; resuming)")
         }
+        if quietUntil != 0 && now >= quietUntil { decideHeld() }
         if current == nil && draining == nil { startNext() }
-        if let c = current, c.kind == .escape, !c.payloadSent, outOffset >= outBuf.count {
-            let guardNs = UInt64(max(0, options.guardTimeMs)) &* 1_000_000
-            if monotonicNs() >= lastTxNs &+ guardNs {
-                c.payloadSent = true
-                // The "OK" after "+++" is a line again; the module is silent until then, and so are we.
-                parser.rawMode = false
-                rawHandler = nil
-                rawBacklog.removeAll()
-                skipLFInRaw = false
-                outBuf.append(contentsOf: [0x2B, 0x2B, 0x2B])
-                trace(.toModule, "+++")
-            }
-        }
+        if let c = current, c.kind == .escape, !c.payloadSent, outOffset >= outBuf.count { escapeStep(c, now) }
         if outOffset < outBuf.count { flushOut() }
+    }
+
+    /// When the I/O loop should look at a waiting escape again.
+    private var escapeWakeNs: UInt64 = 0
+
+    /// "+++" goes out once the line has been silent for the guard time, counted from when the bytes left.
+    private func escapeStep(_ c: PendingRequest, _ now: UInt64) {
+        guard var sc = dataMode else {
+            // The module left data mode before the escape's turn.
+            current = nil
+            var r = ATResponse(final: nil)
+            r.escape = .moduleLeft(line: lastExitLine, plusWritten: false)
+            c.completion(.success(r))
+            return
+        }
+        if !sc.held.isEmpty {
+            escapeWakeNs = quietUntil            // an exit line may be arriving: let the quiet time decide
+            return
+        }
+        if transport.pendingOutput() > 0 {
+            // The driver still holds bytes (flow control, a slow UART): tcdrain without blocking the loop.
+            outqWasBusy = true
+            escapeWakeNs = now &+ 10_000_000
+            return
+        }
+        if outqWasBusy {
+            outqWasBusy = false
+            outqEmptiedNs = now
+        }
+        let guardNs = UInt64(max(0, options.guardTimeMs) + max(0, options.guardMarginMs)) &* 1_000_000
+        let silentSince = max(lineIdleNs, outqEmptiedNs)
+        if now < silentSince &+ guardNs {
+            escapeWakeNs = silentSince &+ guardNs
+            return
+        }
+        c.payloadSent = true
+        c.deadline = now &+ UInt64(max(0, options.guardTimeMs) + max(1, options.escapeAnswerMs)
+                                   + max(0, options.dataModeQuietMs)) &* 1_000_000
+        // From now on a framed OK followed by quiet is the module's answer, not data.
+        sc.addLine("OK")
+        dataMode = sc
+        outBuf.append(contentsOf: [0x2B, 0x2B, 0x2B])
+        trace(.toModule, "+++")
     }
 
     private func expireQueued(_ now: UInt64) {
@@ -552,6 +650,11 @@ public final class ATChannel: @unchecked Sendable {
             return p
         }
         guard let p = next else { return false }
+        if p.kind == .command && dataMode != nil {
+            // The module would forward the command to the peer as data.
+            p.completion(.failure(.busy))
+            return true
+        }
         current = p
         switch p.kind {
         case .command:
@@ -573,18 +676,19 @@ public final class ATChannel: @unchecked Sendable {
         return true
     }
 
-    private func installRaw(_ handler: @escaping ([UInt8]) -> Void) {
+    private func installDataMode(_ exitLines: [String]) {
         if !parser.rawMode {
             // (When the parser went raw by itself on CONNECT it already skips that line's LF.)
             skipLFInRaw = lastFedByte == 0x0D
             parser.rawMode = true
         }
-        rawHandler = handler
-        trace(.fromModule, "(raw mode)")
+        dataMode = DataModeExitScanner(lines: exitLines)
+        quietUntil = 0
+        trace(.fromModule, "(data mode)")
         if !rawBacklog.isEmpty {
             let backlog = rawBacklog
             rawBacklog = []
-            handler(backlog)
+            dataModeBytes(backlog)
         }
     }
 
@@ -611,7 +715,7 @@ public final class ATChannel: @unchecked Sendable {
         while start < n {
             var end = n
             if current == nil && !parser.rawMode && !parser.inPayload {
-                // Idle: one line at a time, so a URC handler that calls enterRawMode() (transparent open) switches
+                // Idle: one line at a time, so a URC handler that calls enterDataMode() (transparent open) switches
                 // the parser right behind its line. Idle traffic is a few URCs; commands and payloads take the
                 // whole chunk at once.
                 var i = start
@@ -624,9 +728,9 @@ public final class ATChannel: @unchecked Sendable {
             }
             feedPiece(start, end)
             start = end
-            if let h = ioPendingRaw {
-                ioPendingRaw = nil
-                installRaw(h)
+            if let lines = ioPendingDataMode {
+                ioPendingDataMode = nil
+                installDataMode(lines)
             }
         }
     }
@@ -700,6 +804,7 @@ public final class ATChannel: @unchecked Sendable {
                     }
                 } else if isConnect && c.request.entersRawModeOnConnect {
                     current = nil
+                    if let lines = c.request.dataModeExitLines { ioPendingDataMode = lines }
                     c.completion(.success(ATResponse(lines: c.lines, payloads: c.payloads, final: nil,
                                                      connected: true)))
                 } else if isConnect {
@@ -742,8 +847,8 @@ public final class ATChannel: @unchecked Sendable {
                 if bytes.isEmpty { return }
             }
             if let t = ioTrace { t(.fromModule, traceText(bytes)) }
-            if let h = rawHandler {
-                h(bytes)
+            if dataMode != nil {
+                dataModeBytes(bytes)
             } else if rawBacklog.count + bytes.count <= ATChannel.rawBacklogLimit {
                 rawBacklog.append(contentsOf: bytes)
             }
@@ -791,7 +896,7 @@ public final class ATChannel: @unchecked Sendable {
             case .success(let n):
                 if n == 0 { return }
                 outOffset += n
-                lastTxNs = monotonicNs()
+                advanceLineClock(n)
             case .failure(let e):
                 outBuf.removeAll(keepingCapacity: true)
                 outOffset = 0
@@ -810,6 +915,20 @@ public final class ATChannel: @unchecked Sendable {
             current = nil
             c.completion(.success(ATResponse(final: nil)))
         }
+    }
+
+    /// The written bytes cross the line one after another at the transport's rate; at most
+    /// `maxQueuedLineBytes` can be waiting, so a far end that reads faster than the rate bounds the clock.
+    private func advanceLineClock(_ n: Int) {
+        let now = monotonicNs()
+        let rate = UInt64(max(0, transport.lineRate))
+        if rate == 0 {
+            lineIdleNs = now
+            return
+        }
+        let byteNs = 10_000_000_000 / rate
+        let cap = now &+ UInt64(max(0, options.maxQueuedLineBytes)) &* byteNs
+        lineIdleNs = min(max(lineIdleNs, now) &+ UInt64(n) &* byteNs, cap)
     }
 
     private func deviceHungUp(_ error: QsslError) {
@@ -856,13 +975,15 @@ public final class ATChannel: @unchecked Sendable {
         }
         failQueued(.closed)
         transport.close()
-        rawHandler = nil
+        dataMode = nil
+        ioDataMode = nil
         ioURC = nil
         ioTrace = nil
         lock.withLock {
             urcHandlerStorage = nil
             traceHandlerStorage = nil
             goneHandlerStorage = nil
+            dataModeHandlerStorage = nil
             ioDone = true
             doneCond.broadcast()
         }

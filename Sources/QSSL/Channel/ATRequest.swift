@@ -11,9 +11,12 @@ public struct ATRequest: Sendable {
     /// The trace shows "<N bytes redacted>" instead of the payload bytes (certificates/keys).
     public var redactPayload: Bool
     /// A CONNECT answer (with no payload to send) ends the command and switches the channel to raw
-    /// (transparent) mode at once, so data right behind CONNECT is never parsed as lines. The bytes are kept
-    /// until `enterRawMode(onBytes:)` installs a handler. The response has `connected == true` and no final.
+    /// (transparent) mode at once, so data right behind CONNECT is never parsed as lines. The response has
+    /// `connected == true` and no final. With `dataModeExitLines` set the channel enters data mode right there
+    /// (see `ATChannel.enterDataMode`); otherwise the bytes are kept until `enterDataMode` is called.
     public var entersRawModeOnConnect: Bool = false
+    /// The lines by which the module leaves the data mode this request enters (ATO: the socket's exit lines).
+    public var dataModeExitLines: [String]? = nil
     /// RDY while this request is in flight leaves it waiting (start-up sync: a module that is booting answers
     /// after its RDY). Otherwise RDY fails the request with `.reset` at once: a module that restarted never
     /// answers what it received before.
@@ -38,6 +41,8 @@ public struct ATResponse: Sendable {
     public var final: FinalResult?
     /// The module answered CONNECT and the channel is now in raw mode (see `ATRequest.entersRawModeOnConnect`).
     public var connected: Bool
+    /// How an escape ("+++") ended; nil for other requests.
+    public var escape: EscapeOutcome? = nil
 
     public init(lines: [String] = [], payloads: [ATPayload] = [], final: FinalResult?, connected: Bool = false) {
         self.lines = lines
@@ -64,11 +69,43 @@ public struct ChannelOptions: Sendable {
     /// After a command times out, the channel waits up to this long for that command's late final result
     /// (and swallows it) before it sends the next command. See `ATChannel` for why.
     public var lateFinalWaitMs: Int = 2000
-    /// Silence before and after "+++" when leaving raw mode (the modules want about 1 s).
+    /// Silence the module needs before and after "+++" (about 1 s). Counted from when the last byte has crossed
+    /// the line, not from when write() returned (see `ATChannel.exitDataMode`).
     public var guardTimeMs: Int = 1000
+    /// Added to the guard before "+++": the line clock is an estimate, and the module's clock is not ours.
+    public var guardMarginMs: Int = 200
+    /// Bytes that can sit between write() and the wire: the tty's buffer and a USB bridge's FIFO (a pty holds
+    /// about 12 KiB). Bounds the line clock when the far end reads faster than the nominal rate.
+    public var maxQueuedLineBytes: Int = 16384
+    /// How long the port must stay quiet after an exit line in data mode (see DataModeExitScanner) before the
+    /// line counts as the module's; bytes that could be the start of one are held that long.
+    public var dataModeQuietMs: Int = 200
+    /// Longest wait for the module's "OK" after "+++" has been written (its own guard time comes first).
+    public var escapeAnswerMs: Int = 2500
+    /// How long "+++" may wait for the driver to empty its queue (hardware flow control can stall it).
+    public var escapeStallMs: Int = 10_000
     /// Bytes read per read() call; the buffer is allocated once.
     public var readBufferSize: Int = 16384
     public init() {}
+}
+
+/// What the channel reports while in data mode (transparent mode), on the I/O thread.
+public enum DataModeEvent: Sendable, Equatable {
+    /// Bytes from the peer, in order, exit lines held back until they are decided.
+    case bytes([UInt8])
+    /// The module left data mode by itself and printed `line` (one of the request's exit lines, or "OK" to an
+    /// escape nobody waits for any more). The channel is back to lines; that line and what followed it go
+    /// through the parser right after this event, so their URCs reach the URC handler.
+    case ended(line: String)
+}
+
+/// How `ATChannel.exitDataMode` ended.
+public enum EscapeOutcome: Sendable, Equatable {
+    /// The module answered OK to "+++": it takes commands, and the connection is still up.
+    case commandMode
+    /// The module left data mode by itself, printing `line`. `plusWritten`: "+++" was sent and sits in the
+    /// module's command line; a bare "AT" clears it.
+    case moduleLeft(line: String, plusWritten: Bool)
 }
 
 /// Direction of a trace line.

@@ -19,6 +19,8 @@ final class CountingTransport: ByteTransport {
     func setObserver(_ o: ((UnsafeRawBufferPointer) -> Void)?) { lock.withLock { observer = o } }
 
     var pollFD: Int32 { inner.pollFD }
+    var lineRate: Int { inner.lineRate }
+    func pendingOutput() -> Int { inner.pendingOutput() }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(QsslError) -> Int {
         do throws(QsslError) { return try inner.read(into: buffer) } catch {

@@ -64,12 +64,6 @@ final class SocketSlot {
     /// AT+QSSLSEND answered ERROR: the connection is broken for sending.
     var sendBroken = false
     var userClosed = false
-    /// Transparent socket in data mode: watches its bytes for the module's own exit line.
-    var exitScanner: DataModeExitScanner? = nil
-    /// The exit line stood a quiet time: the channel is being switched back to lines; bytes that still come
-    /// in raw mode are command-mode output, kept for the parser.
-    var leavingDataMode = false
-    var replay: [UInt8] = []
     /// The module left data mode by itself (a "+++" would only reach its command line).
     var leftDataMode = false
     /// Taken out of data mode with suspendTransparent (the connection stays open).
@@ -135,8 +129,6 @@ public final class Modem: @unchecked Sendable {
 
     /// The socket in transparent mode, or -1. While set, other commands fail with `.busy`.
     var transparentSocket = -1
-    /// When held transparent bytes are decided (exit line or data), if the port stays quiet; 0 = none held.
-    var rawQuietUntil: UInt64 = 0
 
     /// Opens the serial port at `path` and starts the modem (sync, echo off, verbose errors).
     public static func open(path: String, serial: SerialOptions = SerialOptions(),
@@ -150,12 +142,15 @@ public final class Modem: @unchecked Sendable {
     public init(transport: any ByteTransport, options: ModemOptions = ModemOptions()) throws(QsslError) {
         self.options = options
         self.counting = CountingTransport(transport)
-        self.channel = ATChannel(transport: counting)
+        var channelOptions = ChannelOptions()
+        channelOptions.dataModeQuietMs = options.transparentExitQuietMs
+        self.channel = ATChannel(transport: counting, options: channelOptions)
         self.events = EventQueue<ModemEvent>(capacity: options.eventCapacity)
         self.cond = Condition(lock: lock)
         self.jobCond = Condition(lock: lock)
         self.superCond = Condition(lock: lock)
         channel.urcHandler = { urc in self.handleURC(urc) }
+        channel.dataModeHandler = { event in self.dataModeEvent(event) }
         channel.onDeviceGone = { self.deviceLost() }
         channel.traceHandler = { dir, text in
             self.lock.lock()
@@ -199,6 +194,7 @@ public final class Modem: @unchecked Sendable {
         if let disp { disp.isCurrent ? disp.detach() : disp.join() }
         // Break the reference cycles through the channel's handlers.
         channel.urcHandler = nil
+        channel.dataModeHandler = nil
         channel.traceHandler = nil
         channel.onDeviceGone = nil
         lock.withLock { callback = nil; traceSink = nil }
@@ -330,15 +326,7 @@ public final class Modem: @unchecked Sendable {
     func dispatchLoop() {
         while true {
             lock.lock()
-            while jobs.isEmpty && !isClosedFlag {
-                if rawQuietUntil == 0 {
-                    jobCond.wait()
-                } else if monotonicNs() >= rawQuietUntil {
-                    decideHeldLocked()
-                } else {
-                    _ = jobCond.wait(untilNs: rawQuietUntil)
-                }
-            }
+            while jobs.isEmpty && !isClosedFlag { jobCond.wait() }
             if isClosedFlag {
                 lock.unlock()
                 return
@@ -457,13 +445,12 @@ public final class Modem: @unchecked Sendable {
             // Transparent mode starts right behind the +QSSLOPEN line: switch the parser before data comes.
             if code == 0 && s.transparent {
                 transparentSocket = index
-                s.exitScanner = DataModeExitScanner(socket: index)
                 return s
             }
             return nil
         }
         // Called on the I/O thread, this switches the parser right behind the +QSSLOPEN line (and skips its LF).
-        if let raw { channel.enterRawMode { bytes in self.rawBytes(raw, bytes) } }
+        if raw != nil { channel.enterDataMode(exitLines: DataModeExitScanner.exitLines(socket: index)) }
     }
 
     func dataURC(index: Int, kind: SocketKind, cid: Int, sc: Int) {
@@ -573,11 +560,8 @@ public final class Modem: @unchecked Sendable {
     func waitLocked(until deadline: UInt64) -> Bool {
         let now = monotonicNs()
         if now >= deadline { return false }
-        var slice = now &+ 250_000_000
-        // Held transparent bytes are decided by whoever waits first (the dispatcher may be busy in a callback).
-        if rawQuietUntil != 0 { slice = min(slice, max(rawQuietUntil, now &+ 1_000_000)) }
+        let slice = now &+ 250_000_000
         _ = cond.wait(untilNs: min(deadline, slice))
-        if rawQuietUntil != 0 && monotonicNs() >= rawQuietUntil { decideHeldLocked() }
         if channel.deviceGone && !deviceGoneReported {
             deviceGoneReported = true
             failAllLocked(.noDevice)

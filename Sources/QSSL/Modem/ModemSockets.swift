@@ -171,7 +171,7 @@ extension Modem {
             if s.transparent {
                 let state = lock.withLock { () -> QsslError? in
                     if s.suspended { return .busy }
-                    if s.leftDataMode || s.leavingDataMode { return .closed }
+                    if s.leftDataMode { return .closed }
                     return nil
                 }
                 if let state {
@@ -336,7 +336,8 @@ extension Modem {
 
     /// Closes `socket` (AT+QSSLCLOSE / AT+QICLOSE; after +++ in transparent mode). Unread bytes are dropped.
     /// A socket the peer already closed, or that failed, is released without a command. Idempotent for an
-    /// index that is not open (`.closed`).
+    /// index that is not open (`.closed`). A transparent socket whose module never answers "+++" stays open
+    /// and in data mode (`.timedOut`): no command is sent, since the module would forward it to the peer.
     public func closeSocket(_ socket: Int, timeoutMs: Int = 10_000) throws(QsslError) {
         try api { () throws(QsslError) in
             guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
@@ -344,28 +345,13 @@ extension Modem {
                 throw record(.closed, message: "socket \(socket) is not open")
             }
             let inDataMode = lock.withLock { () -> Bool in
-                if !s.transparent { return false }
-                settleHeldLocked(s)
-                return transparentSocket == socket && !s.leftDataMode && !s.suspended
+                s.transparent && transparentSocket == socket && !s.leftDataMode && !s.suspended
             }
-            defer { release(s) }
-            // The module may not have answered "+++": then it was already in command mode (it left data mode
-            // with a line this library does not know, or silently) and the "+++" sits in its command line.
-            var blindEscape = false
             if inDataMode {
-                do throws(QsslError) {
-                    try channel.exitRawMode(timeoutMs: escapeWaitMs)
-                } catch {
-                    lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
-                    if error != .timedOut && error != .modem {
-                        throw record(error, message: "could not leave transparent mode")
-                    }
-                    blindEscape = true
-                    // A bare AT ends that line; its answer does not matter.
-                    _ = try? exec(ATRequest("AT"), timeoutMs: 1000)
-                }
+                _ = try leaveDataMode(s)
                 lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
             }
+            defer { release(s) }
             let needCommand = lock.withLock { !s.remoteClosed && s.failure == nil }
             if !needCommand { return }
             let cmd = s.kind == .ssl ? try ATCommands.sslClose(socket: socket) : try ATCommands.tcpClose(socket: socket)
@@ -373,10 +359,9 @@ extension Modem {
             switch r.final {
             case .closeOK?, .ok?: return
             default:
-                // The module may have closed it a moment ago (or, after a blind escape, long ago); the index is
-                // free either way.
+                // The module may have closed it a moment ago; the index is free either way.
                 let remote = lock.withLock { s.remoteClosed }
-                if !remote && !blindEscape { try expectOK(r, cmd) }
+                if !remote { try expectOK(r, cmd) }
             }
         }
     }
@@ -401,24 +386,34 @@ extension Modem {
 
     // MARK: Transparent mode
 
-    /// Bytes of the transparent socket `s` in data mode (I/O thread). The module's exit line is held back until
-    /// the port has been quiet for `transparentExitQuietMs` (see DataModeExitScanner).
-    func rawBytes(_ s: SocketSlot, _ bytes: [UInt8]) {
-        if bytes.isEmpty { return }
+    /// What the channel reports in data mode (I/O thread): the transparent socket's bytes, or the module
+    /// leaving data mode by itself. The exit line goes through the parser right after this, so
+    /// `+QSSLURC: "closed"`, `+PDP DEACT` and `RDY` reach `handleURC` as usual; `CLOSED` and `NO CARRIER` name no
+    /// socket and are handled here.
+    func dataModeEvent(_ event: DataModeEvent) {
+        var closedIndex = -1
         lock.withLock {
-            if s.leavingDataMode {
-                s.replay.append(contentsOf: bytes)
-                return
+            guard transparentSocket >= 0, let s = slots[transparentSocket] else { return }
+            switch event {
+            case .bytes(let data):
+                appendDataLocked(s, data)
+            case .ended(let line):
+                transparentSocket = -1
+                if line == "OK" {
+                    // A "+++" answered after its caller gave up: command mode, connection still up.
+                    s.suspended = true
+                } else {
+                    s.leftDataMode = true
+                    if (line == "CLOSED" || line == "NO CARRIER") && !s.remoteClosed {
+                        s.remoteClosed = true
+                        s.eof = true
+                        closedIndex = s.index
+                    }
+                }
+                cond.broadcast()
             }
-            var data = bytes
-            if var sc = s.exitScanner {
-                data = sc.feed(bytes)
-                rawQuietUntil = sc.held.isEmpty ? 0 : deadlineNs(afterMs: max(1, options.transparentExitQuietMs))
-                s.exitScanner = sc
-                if rawQuietUntil != 0 { jobCond.signal() }
-            }
-            appendDataLocked(s, data)
         }
+        if closedIndex >= 0 { emit(.socketClosed(socket: closedIndex)) }
     }
 
     /// Adds received bytes to a socket's buffer and wakes readers. Caller holds `lock`.
@@ -430,79 +425,57 @@ extension Modem {
         if wasEmpty { emitLocked(.dataReady(socket: s.index)) }
     }
 
-    /// The port stayed quiet after bytes were held back: an exit line means the module is in command mode
-    /// (switch the channel back to lines and let the parser take the line as the URC it is); anything else was
-    /// data. Caller holds `lock`.
-    func decideHeldLocked() {
-        rawQuietUntil = 0
-        guard transparentSocket >= 0, let s = slots[transparentSocket], !s.leavingDataMode,
-              var sc = s.exitScanner, !sc.held.isEmpty else { return }
-        if sc.exitHeld {
-            s.leavingDataMode = true
-            channel.leaveRawModeByModule { [self] in self.takeReplay(s) }
-        } else {
-            let data = sc.takeHeld()
-            s.exitScanner = sc
-            appendDataLocked(s, data)
-        }
-    }
-
-    /// The channel is back in line mode (I/O thread): hand over the exit line and what followed it.
-    private func takeReplay(_ s: SocketSlot) -> [UInt8] {
-        lock.withLock {
-            var out = s.exitScanner?.takeHeld() ?? []
-            out += s.replay
-            s.replay = []
-            s.exitScanner = nil
-            s.leavingDataMode = false
-            s.leftDataMode = true
-            if transparentSocket == s.index { transparentSocket = -1 }
-            cond.broadcast()
-            return out
-        }
-    }
-
-    /// Waits (bounded) until bytes held back for `s` are decided, so a close or suspend does not send "+++" to a
-    /// module that has just left data mode. Caller holds `lock`.
-    private func settleHeldLocked(_ s: SocketSlot) {
-        let until = deadlineNs(afterMs: max(1, options.transparentExitQuietMs) + 1000)
-        while monotonicNs() < until && !isClosedFlag
-                && (s.leavingDataMode || !(s.exitScanner?.held.isEmpty ?? true)) {
-            if !waitLocked(until: until) { break }
+    /// Brings the module out of data mode for `s`: "+++" (see `ATChannel.exitDataMode`), up to
+    /// `escapeAttempts` times while it brings no OK. Never sends a command before the module is known to be in
+    /// command mode. Throws `.timedOut` when every escape went unanswered (the module is still in data mode).
+    func leaveDataMode(_ s: SocketSlot) throws(QsslError) -> EscapeOutcome {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let outcome: EscapeOutcome
+            do throws(QsslError) {
+                outcome = try channel.exitDataMode()
+            } catch {
+                if error == .noDevice { deviceLost() }
+                if error == .timedOut && attempt < max(1, options.escapeAttempts) { continue }
+                throw record(error, command: "+++", message: error == .timedOut
+                    ? "the module did not answer \"+++\" (\(attempt) tries): still in data mode" : "cannot leave data mode")
+            }
+            var flush = attempt > 1   // the OK may answer an earlier "+++": this one then sits in the command line
+            if case .moduleLeft(_, true) = outcome { flush = true }
+            if flush {
+                // "+++" in the module's command line: a bare AT ends that line; its answer does not matter.
+                _ = try? exec(ATRequest("AT"), timeoutMs: 1000)
+            }
+            return outcome
         }
     }
 
     /// Leaves data mode of transparent socket `socket` without closing its connection: "+++" with the guard
-    /// times (`ChannelOptions.guardTimeMs` of silence before and after), the module answers OK and is in
-    /// command mode, so other commands work again. What the peer sends meanwhile stays in the module until
-    /// `resumeTransparent`; `send` on the socket is `.busy` until then. The note itself does not describe this
-    /// (see spec/facts.md: "+++" / ATO on the M-series modules). Errors: `.closed` (not open, or the connection
-    /// already ended), `.invalidArgument` (not a transparent socket), `.busy` (already suspended), `.modem`.
+    /// times (`ChannelOptions.guardTimeMs` of silence, counted from when the bytes before it crossed the line),
+    /// the module answers OK and is in command mode, so other commands work again. What the peer sends
+    /// meanwhile stays in the module until `resumeTransparent`; `send` on the socket is `.busy` until then. The
+    /// note itself does not describe this (see spec/facts.md: "+++" / ATO on the M-series modules).
+    /// Errors: `.closed` (not open, or the connection ended), `.invalidArgument` (not a transparent socket),
+    /// `.busy` (already suspended), `.timedOut` (no OK to any "+++": still in data mode, try again or close).
     public func suspendTransparent(_ socket: Int) throws(QsslError) {
         try api { () throws(QsslError) in
             let s = try userSlot(socket)
             let refusal = lock.withLock { () -> QsslError? in
                 if !s.transparent { return .invalidArgument }
-                settleHeldLocked(s)
                 if s.leftDataMode || s.remoteClosed || s.failure != nil { return .closed }
                 if s.suspended || transparentSocket != socket { return .busy }
                 return nil
             }
             if let refusal { throw record(refusal, message: "socket \(socket) is not in data mode") }
-            do throws(QsslError) {
-                try channel.exitRawMode(timeoutMs: escapeWaitMs)
-            } catch {
-                // Without an OK the module's mode is unknown: treat the socket as out of data mode for good.
+            switch try leaveDataMode(s) {
+            case .commandMode:
                 lock.withLock {
-                    s.leftDataMode = true
+                    s.suspended = true
                     if transparentSocket == socket { transparentSocket = -1 }
                 }
-                throw record(error, message: "no OK to \"+++\"")
-            }
-            lock.withLock {
-                s.suspended = true
-                s.exitScanner = nil
-                if transparentSocket == socket { transparentSocket = -1 }
+            case .moduleLeft(let line, _):
+                throw record(.closed, message: "the module left data mode (" + line + ")")
             }
         }
     }
@@ -524,6 +497,7 @@ extension Modem {
             if let refusal { throw record(refusal, message: "socket \(socket) cannot resume data mode") }
             var req = ATRequest("ATO")
             req.entersRawModeOnConnect = true
+            req.dataModeExitLines = DataModeExitScanner.exitLines(socket: socket)
             let r: ATResponse
             do throws(QsslError) {
                 r = try exec(req, timeoutMs: timeoutMs, allowInTransparent: true)
@@ -536,14 +510,7 @@ extension Modem {
                 try expectOK(r, "ATO")
                 throw record(.proto, command: "ATO", message: "no CONNECT")
             }
-            lock.withLock {
-                s.suspended = false
-                s.exitScanner = DataModeExitScanner(socket: socket)
-            }
-            channel.enterRawMode { bytes in self.rawBytes(s, bytes) }
+            lock.withLock { s.suspended = false }
         }
     }
-
-    /// Longest wait for the answer to "+++": the guard time before it, the module's guard time after it, slack.
-    var escapeWaitMs: Int { 2 * max(0, channel.options.guardTimeMs) + 2000 }
 }

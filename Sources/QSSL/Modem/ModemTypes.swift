@@ -134,6 +134,8 @@ public struct ModemOptions: Sendable {
     /// it counts as the module leaving data mode rather than socket data (see DataModeExitScanner). Bytes that
     /// could be the start of such a line reach the socket buffer this much later.
     public var transparentExitQuietMs: Int = 200
+    /// "+++" tries before a transparent socket is reported stuck in data mode (each waits the guard time).
+    public var escapeAttempts: Int = 3
     public init() {}
 }
 

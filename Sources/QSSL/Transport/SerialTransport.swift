@@ -20,18 +20,28 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
     public let path: String
     public private(set) var fd: Int32
     public var pollFD: Int32 { fd }
+    public let lineRate: Int
 
     /// Opens raw 8N1, O_NONBLOCK, TIOCEXCL + flock(LOCK_EX|LOCK_NB): second opener gets .busy. Bad baud -> .invalidArgument.
     public convenience init(path: String, options: SerialOptions = SerialOptions()) throws(QsslError) {
         // Everything that can fail happens before the object exists: Embedded Swift leaks a partly
         // initialised object when a class initialiser throws.
         let fd = try SerialTransport.openConfigured(path: path, options: options)
-        self.init(path: path, fd: fd)
+        self.init(path: path, fd: fd, lineRate: options.baud)
     }
 
-    private init(path: String, fd: Int32) {
+    private init(path: String, fd: Int32, lineRate: Int) {
         self.path = path
         self.fd = fd
+        self.lineRate = lineRate
+    }
+
+    public func pendingOutput() -> Int {
+        if fd < 0 { return 0 }
+        var n: Int32 = 0
+        // A pty (and a FIFO) reports 0 or fails: its queue is covered by the channel's line clock.
+        if cposix_ioctl_int(fd, UInt(TIOCOUTQ), &n) != 0 { return 0 }
+        return Int(max(0, n))
     }
 
     /// Opens and configures the port; returns the fd, or closes it again and throws.

@@ -2,9 +2,10 @@
 /// transparent socket.
 ///
 /// In data mode every byte is socket data, so the module's own text can only be told apart by where it stands.
-/// When the connection ends the module goes back to command mode and prints a URC there: for the note's SSL
-/// sockets `+QSSLURC: "closed",<ssid>`, for a lost context `+PDP DEACT`, after a restart `RDY`, each framed
-/// "\r\n...\r\n" like any URC, possibly followed by more framed URC lines (the start-up burst after RDY, noise).
+/// When the connection ends the module goes back to command mode and prints a line there: for the note's SSL
+/// sockets `+QSSLURC: "closed",<ssid>`, in the M-series TCP transparent style `CLOSED`, on newer firmware
+/// `NO CARRIER`, for a lost context `+PDP DEACT`, after a restart `RDY`; and `OK` answers a "+++" escape. Each is
+/// framed "\r\n...\r\n" like any URC, possibly followed by more framed lines (the start-up burst after RDY, noise).
 /// Nothing of the connection can follow. So such a line counts as the exit only when it starts a line, and
 /// what follows it is nothing but further framed lines, up to a pause (the caller's quiet time). Bytes that
 /// could still turn out to be that are held back (never more than `maxHeld`); anything else is data at once.
@@ -13,7 +14,9 @@
 /// leaving data mode. No byte in data mode can be told apart by content alone.
 public struct DataModeExitScanner: Sendable {
     /// The exit lines with their framing, "\r\n<text>\r\n".
-    public let markers: [[UInt8]]
+    public private(set) var markers: [[UInt8]]
+    /// The exit lines as text, in the order of `markers`.
+    public private(set) var lines: [String]
     /// Bytes held back: a prefix of an exit line, or an exit line and the framed lines after it.
     public private(set) var held: [UInt8] = []
     /// Longest stretch held back; beyond it the bytes are data.
@@ -21,14 +24,34 @@ public struct DataModeExitScanner: Sendable {
     /// Longest line accepted after the exit line.
     public static let maxLine = 80
 
+    /// The lines by which a module leaves the data mode of transparent socket `socket` (0-5) by itself.
+    public static func exitLines(socket: Int) -> [String] {
+        ["+QSSLURC: \"closed\",\(socket)", "CLOSED", "NO CARRIER", "+PDP DEACT", "RDY"]
+    }
+
     /// The exit lines of transparent SSL socket `socket` (0-5).
     public init(socket: Int) {
-        self.init(lines: ["+QSSLURC: \"closed\",\(socket)", "+PDP DEACT", "RDY"])
+        self.init(lines: DataModeExitScanner.exitLines(socket: socket))
     }
 
     /// Exit lines given as text (without framing).
     public init(lines: [String]) {
+        self.lines = lines
         markers = lines.map { Array(("\r\n" + $0 + "\r\n").utf8) }
+    }
+
+    /// Also watches for `line` from now on (the "OK" that answers "+++").
+    public mutating func addLine(_ line: String) {
+        if lines.contains(line) { return }
+        lines.append(line)
+        markers.append(Array(("\r\n" + line + "\r\n").utf8))
+    }
+
+    /// The exit line the held bytes start with, when `exitHeld`.
+    public var heldExitLine: String? {
+        if classify(held[...]) != .exit { return nil }
+        for (i, m) in markers.enumerated() where held.starts(with: m) { return lines[i] }
+        return nil
     }
 
     /// Feeds bytes from the port; returns those that are socket data for certain, in order. The rest is held.
