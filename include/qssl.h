@@ -103,7 +103,7 @@ extern "C" {
 #endif
 
 #define QSSL_VERSION_MAJOR 0
-#define QSSL_VERSION_MINOR 1
+#define QSSL_VERSION_MINOR 2
 
 /** Result codes. Closed set; byte counts are >= 0. */
 enum qssl_status {
@@ -365,6 +365,14 @@ int qssl_open(qssl_modem *m, int ctx, const char *host, int port, int timeout_s)
 int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
 
 /**
+ * As qssl_send, but gives up after timeout_ms (> 0; 0 means qssl_send's own deadline, 30 s or about
+ * 5 bytes per ms for large sends; < 0 waits without limit, 2^31 ms). Returns the bytes the module
+ * accepted before the deadline (fewer than len if time ran out after a part went), or QSSL_ETIMEDOUT
+ * if none went (the module's buffer stayed full). Since 0.2.
+ */
+int qssl_send_timeout(qssl_modem *m, int id, const void *buf, size_t len, int timeout_ms);
+
+/**
  * Copies up to `cap` received bytes into buf. Returns the count (> 0), 0 when the peer closed
  * the connection and every byte was read (end of stream), QSSL_EAGAIN (timeout_ms 0) or
  * QSSL_ETIMEDOUT when nothing arrived, QSSL_EPDP / QSSL_ERESET / QSSL_ENODEV when the link
@@ -478,6 +486,8 @@ int qssl_state(qssl_modem *m, qssl_state_info *out);
 int qssl_tcp_open(qssl_modem *m, const char *host, int port, int timeout_s);
 /** As qssl_send, for a TCP socket. */
 int qssl_tcp_send(qssl_modem *m, int id, const void *buf, size_t len);
+/** As qssl_send_timeout, for a TCP socket. Since 0.2. */
+int qssl_tcp_send_timeout(qssl_modem *m, int id, const void *buf, size_t len, int timeout_ms);
 /** As qssl_recv, for a TCP socket. */
 int qssl_tcp_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
 /** As qssl_close, for a TCP socket. */
@@ -491,6 +501,16 @@ int qssl_tcp_close(qssl_modem *m, int id);
  * handle: do not read or close it; it is closed by qssl_modem_close().
  */
 int qssl_event_fd(qssl_modem *m);
+
+/**
+ * An fd that polls readable (POLLIN) while qssl_recv / qssl_tcp_recv on socket `id` (0-5) would not
+ * block: bytes are buffered, the stream ended, or the socket failed (PDP loss, reset, device gone). Lets
+ * an event loop watch each socket of one modem on its own (poll, epoll, Python's selectors and asyncio).
+ * There is one fd per socket id for the handle's lifetime: a later socket on the same id uses the same
+ * fd, and an id with no open socket never polls readable. Owned by the handle: do not read or close
+ * it; qssl_modem_close() closes it. QSSL_EINVAL for an id out of 0-5. Since 0.2.
+ */
+int qssl_socket_fd(qssl_modem *m, int id);
 
 /**
  * Takes the oldest queued event into *event (set event->size first). QSSL_OK, QSSL_EAGAIN

@@ -365,6 +365,59 @@ static void flow_event_fd(void) {
     CHECK_RC(qssl_modem_close(m), QSSL_OK);
 }
 
+/* One pollable fd per socket: an SSL and a TCP socket of one modem, each readable only when its own
+ * bytes are waiting, and not after they were read. Also the send with a deadline. */
+static int readable(int fd, int timeout_ms) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+static void flow_socket_fds(void) {
+    qssl_modem *m = open_modem();
+    CHECK_RC(qssl_pdp_activate(m, "CMNET", NULL, NULL), QSSL_OK);
+    configure_ctx(m, 0, QSSL_SECLEVEL_NONE, NULL, NULL, NULL);
+    int s = qssl_open(m, 0, "127.0.0.1", tls_port, 30);
+    int t = qssl_tcp_open(m, "127.0.0.1", tcp_port, 30);
+    REQUIRE(s >= 0 && t >= 0);
+    int fs = qssl_socket_fd(m, s), ft = qssl_socket_fd(m, t);
+    CHECK(fs >= 0 && ft >= 0 && fs != ft && fs != qssl_event_fd(m));
+    CHECK_RC(qssl_socket_fd(m, -1), QSSL_EINVAL);
+    CHECK_RC(qssl_socket_fd(m, 6), QSSL_EINVAL);
+    CHECK_RC(qssl_socket_fd(NULL, 0), QSSL_EINVAL);
+    CHECK(!readable(fs, 0) && !readable(ft, 0));
+    unsigned char buf[16];
+
+    CHECK_RC(qssl_tcp_send_timeout(m, t, "tcp!", 4, 5000), 4);
+    CHECK(readable(ft, 10000));
+    CHECK(!readable(fs, 0));
+    CHECK(recv_exact(m, t, 1, buf, 4) == 0 && memcmp(buf, "tcp!", 4) == 0);
+    CHECK(!readable(ft, 0));
+
+    CHECK_RC(qssl_send_timeout(m, s, "ssl!", 4, -1), 4);
+    CHECK(readable(fs, 10000));
+    CHECK(!readable(ft, 0));
+    CHECK(recv_exact(m, s, 0, buf, 4) == 0 && memcmp(buf, "ssl!", 4) == 0);
+    CHECK(!readable(fs, 0));
+    CHECK_RC(qssl_send_timeout(m, t, "x", 1, 1000), QSSL_ECLOSED);   /* the TCP id is no SSL socket */
+    CHECK_RC(qssl_send_timeout(m, s, NULL, 1, 1000), QSSL_EINVAL);
+
+    /* The end of a stream makes the fd readable too: recv would return at once. */
+    CHECK_RC(qssl_close(m, s), QSSL_OK);
+    CHECK_RC(qssl_tcp_close(m, t), QSSL_OK);
+    CHECK(!readable(fs, 0) && !readable(ft, 0));
+    int b = qssl_open(m, 0, "127.0.0.1", bye_port, 30);
+    REQUIRE(b >= 0);
+    int fb = qssl_socket_fd(m, b);
+    CHECK(readable(fb, 10000));
+    CHECK(recv_exact(m, b, 0, buf, 3) == 0 && memcmp(buf, "bye", 3) == 0);
+    CHECK(readable(fb, 10000));                 /* end of stream */
+    CHECK_RC(qssl_recv(m, b, buf, sizeof buf, 0), 0);
+    CHECK_RC(qssl_close(m, b), QSSL_OK);
+    CHECK_RC(qssl_pdp_deactivate(m), QSSL_OK);
+    CHECK_RC(qssl_modem_close(m), QSSL_OK);
+    CHECK_RC(qssl_socket_fd(m, 0), QSSL_ECLOSED);
+}
+
 /* A callback may close its own handle: the closing thread exits by itself after the callback returns. */
 static volatile int closer_rc = 1, closer_done = 0;
 
@@ -430,6 +483,7 @@ int main(int argc, char **argv) {
     flow_peer_close();
     flow_callbacks();
     flow_event_fd();
+    flow_socket_fds();
     flow_close_from_callbacks();
     return TEST_SUMMARY("test_flows");
 }

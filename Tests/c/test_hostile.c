@@ -59,6 +59,9 @@ static void all_calls_give(qssl_modem *m, int want) {
     CHECK_RC(qssl_tcp_recv(m, 0, buf, sizeof buf, 0), want);
     CHECK_RC(qssl_tcp_close(m, 0), want);
     CHECK_RC(qssl_event_fd(m), want);
+    CHECK_RC(qssl_socket_fd(m, 0), want);
+    CHECK_RC(qssl_send_timeout(m, 0, "x", 1, 1000), want);
+    CHECK_RC(qssl_tcp_send_timeout(m, 0, "x", 1, 1000), want);
     CHECK_RC(qssl_next_event(m, &ev, 0), want);
     CHECK_RC(qssl_set_event_callback(m, NULL, NULL), want);
     CHECK_RC(qssl_set_log_callback(m, NULL, NULL), want);

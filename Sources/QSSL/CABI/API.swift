@@ -296,9 +296,6 @@ private func checkKind(_ h: CHandle, _ id: Int32, _ kind: SocketKind) -> Int32? 
     return nil
 }
 
-/// The send deadline: 30 s, or more for large sends (about 5 bytes per millisecond).
-private func sendTimeoutMs(_ len: Int) -> Int { max(30_000, len / 5) }
-
 /// C timeout for recv-like calls: < 0 waits without limit.
 private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
 
@@ -353,6 +350,11 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
     sendOn(.ssl, m, id, buf, len)
 }
 
+@implementation @c public func qssl_send_timeout(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
+                                                 _ len: Int, _ timeout_ms: Int32) -> Int32 {
+    sendOn(.ssl, m, id, buf, len, timeout_ms)
+}
+
 @implementation @c public func qssl_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
                                          _ cap: Int, _ timeout_ms: Int32) -> Int32 {
     recvOn(.ssl, m, id, buf, cap, timeout_ms)
@@ -378,6 +380,11 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
     sendOn(.tcp, m, id, buf, len)
 }
 
+@implementation @c public func qssl_tcp_send_timeout(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
+                                                     _ len: Int, _ timeout_ms: Int32) -> Int32 {
+    sendOn(.tcp, m, id, buf, len, timeout_ms)
+}
+
 @implementation @c public func qssl_tcp_recv(_ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
                                              _ cap: Int, _ timeout_ms: Int32) -> Int32 {
     recvOn(.tcp, m, id, buf, cap, timeout_ms)
@@ -389,13 +396,13 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
 
 /// qssl_send and qssl_tcp_send: the same checks and path, each refusing the other kind's sockets.
 private func sendOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
-                    _ len: Int) -> Int32 {
+                    _ len: Int, _ timeout_ms: Int32 = 0) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
         if let rc = checkIO(h, id, buf, len, allowEmpty: true) { return rc }
         if let rc = checkKind(h, id, kind) { return rc }
         if len == 0 { return 0 }
         return Int32(try h.modem.send(socket: Int(id), UnsafeRawBufferPointer(start: buf, count: len),
-                                      timeoutMs: sendTimeoutMs(len)))
+                                      timeoutMs: timeout_ms == 0 ? nil : waitMs(timeout_ms)))
     }
 }
 
@@ -486,6 +493,10 @@ func cEvent(_ e: ModemEvent, _ modem: Modem) -> qssl_event {
         let fd = h.modem.events.fd
         return fd >= 0 ? fd : h.fail(.closed, "event queue closed")
     }
+}
+
+@implementation @c public func qssl_socket_fd(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in try h.modem.socketFD(Int(id)) }
 }
 
 @implementation @c public func qssl_next_event(_ m: OpaquePointer?, _ event: UnsafeMutablePointer<qssl_event>?,

@@ -129,6 +129,9 @@ public final class Modem: @unchecked Sendable {
 
     /// The socket in transparent mode, or -1. While set, other commands fail with `.busy`.
     var transparentSocket = -1
+    /// One eventfd per socket index, readable while a recv on it would not block (see `socketFD`).
+    var socketFDs: [Int32] = []
+    var socketFDReadable: [Bool] = [false, false, false, false, false, false]
 
     /// Opens the serial port at `path` and starts the modem (sync, echo off, verbose errors).
     public static func open(path: String, serial: SerialOptions = SerialOptions(),
@@ -149,6 +152,7 @@ public final class Modem: @unchecked Sendable {
         self.cond = Condition(lock: lock)
         self.jobCond = Condition(lock: lock)
         self.superCond = Condition(lock: lock)
+        for _ in 0..<6 { socketFDs.append((try? Sys.eventfd()) ?? -1) }
         channel.urcHandler = { urc in self.handleURC(urc) }
         channel.dataModeHandler = { event in self.dataModeEvent(event) }
         channel.onDeviceGone = { self.deviceLost() }
@@ -184,12 +188,16 @@ public final class Modem: @unchecked Sendable {
         let sup = supervisorThread
         let disp = dispatcher
         supervisorThread = nil
-        cond.broadcast()
+        stateChangedLocked()
         jobCond.broadcast()
         superCond.broadcast()
         lock.unlock()
         channel.close()
         events.close()
+        lock.withLock {
+            for fd in socketFDs where fd >= 0 { Sys.close(fd) }
+            socketFDs = []
+        }
         if let sup { sup.isCurrent ? sup.detach() : sup.join() }
         if let disp { disp.isCurrent ? disp.detach() : disp.join() }
         // Break the reference cycles through the channel's handlers.
@@ -377,13 +385,38 @@ public final class Modem: @unchecked Sendable {
         if first { emit(.deviceGone) }
     }
 
+    /// Wakes every waiter and brings each socket's fd in line with its state. Caller holds `lock`.
+    func stateChangedLocked() {
+        cond.broadcast()
+        if socketFDs.count != 6 { return }
+        for i in 0..<6 {
+            var readable = false
+            if let s = slots[i], !s.userClosed, !s.opening {
+                readable = s.buffer.count > 0 || s.eof || s.failure != nil
+            }
+            if readable == socketFDReadable[i] || socketFDs[i] < 0 { continue }
+            socketFDReadable[i] = readable
+            if readable { Sys.signalEventfd(socketFDs[i]) } else { Sys.drainEventfd(socketFDs[i]) }
+        }
+    }
+
+    /// An fd that polls readable while `recv` on socket index `socket` (0-5) would not block: bytes are
+    /// buffered, the stream ended, or the socket failed. One per index for the modem's lifetime (a later socket
+    /// on the same index uses the same fd); closed by `close()`. Never read or close it.
+    public func socketFD(_ socket: Int) throws(QsslError) -> Int32 {
+        guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+        let fd = lock.withLock { isClosedFlag || socketFDs.count != 6 ? -1 : socketFDs[socket] }
+        if fd < 0 { throw record(.closed, message: "modem closed") }
+        return fd
+    }
+
     func failAllLocked(_ e: QsslError) {
         for s in slots {
             guard let s else { continue }
             if s.failure == nil { s.failure = e }
             if s.opening && s.openCode == nil { s.openCode = -1 }
         }
-        cond.broadcast()
+        stateChangedLocked()
     }
 
     // MARK: URCs (I/O thread)
@@ -441,7 +474,7 @@ public final class Modem: @unchecked Sendable {
         let raw = lock.withLock { () -> SocketSlot? in
             guard let s = slot(index, kind), s.opening else { return nil }
             s.openCode = code
-            cond.broadcast()
+            stateChangedLocked()
             // Transparent mode starts right behind the +QSSLOPEN line: switch the parser before data comes.
             if code == 0 && s.transparent {
                 transparentSocket = index
@@ -478,7 +511,7 @@ public final class Modem: @unchecked Sendable {
             } else if !s.draining && !s.paused {
                 s.eof = true
             }
-            cond.broadcast()
+            stateChangedLocked()
         }
         if let go { submitDrain(go) }
         if known { emit(.socketClosed(socket: index)) }
@@ -548,7 +581,7 @@ public final class Modem: @unchecked Sendable {
                 if s.failure == nil { s.failure = e }
             }
             if again && target === s0 { again = startDrainLocked(s) } else { again = false }
-            cond.broadcast()
+            stateChangedLocked()
         }
         if transportError == .noDevice { deviceLost() }
         if ready { emit(.dataReady(socket: target.index)) }

@@ -123,7 +123,10 @@ extension Modem {
         }
         let code = s.openCode
         let failure = s.failure
-        if code == 0 && failure == nil { s.opening = false }
+        if code == 0 && failure == nil {
+            s.opening = false
+            stateChangedLocked()
+        }
         lock.unlock()
         if let failure {
             throw record(failure, command: command, message: "socket failed while opening")
@@ -144,7 +147,7 @@ extension Modem {
         lock.withLock {
             s.userClosed = true
             if slots[s.index] === s { slots[s.index] = nil }
-            cond.broadcast()
+            stateChangedLocked()
         }
     }
 
@@ -159,12 +162,16 @@ extension Modem {
 
     // MARK: Sending
 
+    /// The default send deadline: 30 s, or more for large sends (about 5 bytes per millisecond).
+    public static func defaultSendTimeoutMs(_ count: Int) -> Int { max(30_000, count / 5) }
+
     /// Sends all of `bytes` on `socket` (SSL or TCP) in fixed-length chunks (binary safe). On SEND FAIL (module
-    /// buffer full) backs off and retries until `timeoutMs` runs out. Returns the bytes accepted by the module;
+    /// buffer full) backs off and retries until `timeoutMs` runs out (nil: `defaultSendTimeoutMs`). Returns the bytes accepted by the module;
     /// that is `bytes.count` unless time ran out after a part went (then the part). Throws `.timedOut` if nothing
     /// went, `.closed` if the module answered ERROR (connection broken) or the peer closed.
-    public func send(socket: Int, _ bytes: UnsafeRawBufferPointer, timeoutMs: Int = 30_000) throws(QsslError) -> Int {
-        try api { () throws(QsslError) -> Int in
+    public func send(socket: Int, _ bytes: UnsafeRawBufferPointer, timeoutMs: Int? = nil) throws(QsslError) -> Int {
+        let timeoutMs = timeoutMs ?? Modem.defaultSendTimeoutMs(bytes.count)
+        return try api { () throws(QsslError) -> Int in
             let s = try userSlot(socket)
             if bytes.isEmpty { return 0 }
             try checkSendable(s)
@@ -234,7 +241,7 @@ extension Modem {
     }
 
     /// `send(socket:_:timeoutMs:)` for an array.
-    public func send(socket: Int, _ bytes: [UInt8], timeoutMs: Int = 30_000) throws(QsslError) -> Int {
+    public func send(socket: Int, _ bytes: [UInt8], timeoutMs: Int? = nil) throws(QsslError) -> Int {
         // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
         let r = bytes.withUnsafeBytes { (p: UnsafeRawBufferPointer) -> Result<Int, QsslError> in
             do throws(QsslError) { return .success(try send(socket: socket, p, timeoutMs: timeoutMs)) } catch {
@@ -273,6 +280,7 @@ extension Modem {
             while true {
                 if s.buffer.count > 0 {
                     let n = s.buffer.read(into: buffer)
+                    stateChangedLocked()
                     // Resume draining once the user has made room (hysteresis: half the mark).
                     if s.paused && s.buffer.count <= options.highWaterMark / 2 {
                         s.paused = false
@@ -410,7 +418,7 @@ extension Modem {
                         closedIndex = s.index
                     }
                 }
-                cond.broadcast()
+                stateChangedLocked()
             }
         }
         if closedIndex >= 0 { emit(.socketClosed(socket: closedIndex)) }
@@ -421,7 +429,7 @@ extension Modem {
         if data.isEmpty { return }
         let wasEmpty = s.buffer.count == 0
         s.buffer.append(data)
-        cond.broadcast()
+        stateChangedLocked()
         if wasEmpty { emitLocked(.dataReady(socket: s.index)) }
     }
 

@@ -176,6 +176,8 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_open", c_int, [c_void_p, c_int, c_char_p, c_int, c_int], _check_status),
     # int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);
     ("qssl_send", c_int, [c_void_p, c_int, c_void_p, c_size_t], _check_status),
+    # int qssl_send_timeout(qssl_modem *m, int id, const void *buf, size_t len, int timeout_ms);
+    ("qssl_send_timeout", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
     # int qssl_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
     ("qssl_recv", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
     # int qssl_close(qssl_modem *m, int id);
@@ -192,12 +194,16 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_tcp_open", c_int, [c_void_p, c_char_p, c_int, c_int], _check_status),
     # int qssl_tcp_send(qssl_modem *m, int id, const void *buf, size_t len);
     ("qssl_tcp_send", c_int, [c_void_p, c_int, c_void_p, c_size_t], _check_status),
+    # int qssl_tcp_send_timeout(qssl_modem *m, int id, const void *buf, size_t len, int timeout_ms);
+    ("qssl_tcp_send_timeout", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
     # int qssl_tcp_recv(qssl_modem *m, int id, void *buf, size_t cap, int timeout_ms);
     ("qssl_tcp_recv", c_int, [c_void_p, c_int, c_void_p, c_size_t, c_int], _check_status),
     # int qssl_tcp_close(qssl_modem *m, int id);
     ("qssl_tcp_close", c_int, [c_void_p, c_int], _check_status),
     # int qssl_event_fd(qssl_modem *m);
     ("qssl_event_fd", c_int, [c_void_p], _check_status),
+    # int qssl_socket_fd(qssl_modem *m, int id);
+    ("qssl_socket_fd", c_int, [c_void_p, c_int], _check_status),
     # int qssl_next_event(qssl_modem *m, qssl_event *event, int timeout_ms);
     ("qssl_next_event", c_int, [c_void_p, POINTER(Event), c_int], _check_status),
     # int qssl_set_event_callback(qssl_modem *m, qssl_event_fn fn, void *user);

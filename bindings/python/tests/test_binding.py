@@ -149,7 +149,7 @@ def _prototypes():
 def test_signature_types_match_the_header():
     table = _c_to_ctypes()
     funcs, fn_types = _prototypes()
-    assert len(funcs) == len(_lib.SIGNATURES) == 33
+    assert len(funcs) == len(_lib.SIGNATURES) == 36
     declared = {name: (restype, argtypes) for name, restype, argtypes, _ in _lib.SIGNATURES}
     for name, (ret, params) in funcs.items():
         for t in [ret, *params]:
