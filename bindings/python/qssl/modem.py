@@ -149,10 +149,15 @@ class State:
 
 
 def _cstr(value: Optional[str], what: str) -> Optional[bytes]:
+    """A str argument as a C string (UTF-8). C ends a string at its first NUL, so a str containing one would
+    reach the library cut short (``"RAM:ca\\x00x"`` naming ``RAM:ca``): refused with QsslInvalidArgument, as the
+    standard library refuses it (``ValueError: embedded null character``), before anything is sent."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"{what} must be str, not {type(value).__name__}")
+    if "\x00" in value:
+        raise error_for(EINVAL, f"embedded null character in {what}")
     return value.encode("utf-8")
 
 
@@ -211,7 +216,9 @@ class Modem:
     for every command after the start-up sync, from the library's log thread.
 
     Use it as a context manager, or call :meth:`close`. Every method raises a :class:`qssl.QsslError`
-    subclass on failure. All methods may be called from any thread.
+    subclass on failure. All methods may be called from any thread. A str argument that becomes a C string
+    (device, command, certificate names, APN, user, password, host) must not contain a NUL character:
+    :class:`qssl.QsslInvalidArgument` ("embedded null character in host"), and nothing is sent.
     """
 
     def __init__(self, device: Union[str, "os.PathLike[str]"], baud: int = 115200, *, rtscts: bool = False,
@@ -221,6 +228,8 @@ class Modem:
         self._lib = lib
         self._handle = ctypes.c_void_p(None)
         self._closed = False
+        device = os.fspath(device)  # str or path-like; anything else is a TypeError
+        c_device = _cstr(device, "device")  # checked before anything is set up
         self._lock = threading.Lock()
         # Every ctypes callback object handed to the library. The library calls into them, and one already
         # running may finish after it was replaced or removed (qssl.h), so all stay alive until close() - which
@@ -239,9 +248,8 @@ class Modem:
             cb = self._make_log_cb(log)
             self._callbacks.append(cb)
             opts.log = cb
-        device = os.fspath(device)  # str or path-like; anything else is a TypeError
         out = ctypes.c_void_p(None)
-        lib.qssl_modem_open(_cstr(device, "device"), ctypes.byref(opts), ctypes.byref(out))
+        lib.qssl_modem_open(c_device, ctypes.byref(opts), ctypes.byref(out))
         self._handle = out
         self.device = device
 
