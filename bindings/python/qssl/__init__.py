@@ -10,7 +10,8 @@ ctypes bindings of libqssl.so (include/qssl.h). Start with :class:`Modem`::
             s.sendall(b"...")
             data = s.recv(1500)
 
-Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code. libqssl.so is looked for,
+Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code: ``errno`` is the matching POSIX
+errno, ``code`` the QSSL_E* code (see :mod:`qssl.errors` for the table). libqssl.so is looked for,
 in order: at the path in QSSL_LIBRARY; next to this package (qssl/libqssl.so); in .build/debug and
 .build/release of the source tree when the package is imported from bindings/python there (also
 through an editable install); then by dlopen("libqssl.so"), i.e. LD_LIBRARY_PATH and ld.so's cache
