@@ -10,12 +10,22 @@ ctypes bindings of libqssl.so (include/qssl.h). Start with :class:`Modem`::
             s.sendall(b"...")
             data = s.recv(1500)
 
-Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code. libqssl.so is looked for,
+Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code: ``errno`` is the matching POSIX
+errno, ``code`` the QSSL_E* code (see :mod:`qssl.errors` for the table). libqssl.so is looked for,
 in order: at the path in QSSL_LIBRARY; next to this package (qssl/libqssl.so); in .build/debug and
 .build/release of the source tree when the package is imported from bindings/python there (also
 through an editable install); then by dlopen("libqssl.so"), i.e. LD_LIBRARY_PATH and ld.so's cache
 (scripts/install.sh runs ldconfig when it installs into /usr/local/lib as root). See
 :func:`library_path`.
+
+The modules, by concern (everything public is importable from ``qssl`` itself):
+
+- :mod:`qssl.errors`: the exceptions, the ``QSSL_E*`` codes and their errno mapping;
+- :mod:`qssl.types`: the enums and dataclasses (SSLVersion, SecLevel, CipherSuite, Event, State, ContextConfig...);
+- :mod:`qssl.modem`: :class:`Modem`;
+- :mod:`qssl.sockets`: :class:`SSLSocket` and :class:`TCPSocket`;
+- ``qssl._lib`` (the library loader and the ctypes signature table of include/qssl.h), ``qssl._args``
+  (argument checks) and ``qssl._callbacks`` (keeping callback objects alive): internals.
 """
 
 from .errors import (QsslBusy, QsslChecksumError, QsslClosed, QsslConnectFailed, QsslContextBusy, QsslError,
@@ -23,8 +33,10 @@ from .errors import (QsslBusy, QsslChecksumError, QsslClosed, QsslConnectFailed,
                      QsslNoSocket, QsslNotAttached, QsslNotRegistered, QsslNotSupported, QsslOccupied,
                      QsslPDPDeactivated, QsslProtocolError, QsslReset, QsslTimeout, QsslWouldBlock, error_for,
                      strerror)
-from .modem import (CipherSuite, ContextConfig, Event, EventType, IPState, Modem, SecLevel, SocketInfo,
-                    SocketKind, SocketStatus, SSLSocket, SSLVersion, State, TCPSocket)
+from .modem import Modem
+from .sockets import SSLSocket, TCPSocket
+from .types import (CipherSuite, ContextConfig, Event, EventType, IPState, SecLevel, SocketInfo, SocketKind,
+                    SocketStatus, SSLVersion, State)
 
 __all__ = [
     "Modem", "SSLSocket", "TCPSocket", "Event", "EventType", "SocketKind", "ContextConfig", "State",

@@ -1,14 +1,66 @@
-"""qssl status codes as Python exceptions.
+"""qssl status codes as Python exceptions, with the POSIX errno that matches each.
 
-Every negative ``QSSL_E*`` code of include/qssl.h has its own subclass of :class:`QsslError`, which is
-an :class:`OSError`: ``errno`` and ``code`` hold the (negative) qssl code, ``strerror`` its static
-text, ``detail`` the handle's ``qssl_errmsg()`` (the failed command, the module's +CME ERROR number,
-errno of the port) when there is one.
+Every negative ``QSSL_E*`` code of include/qssl.h has its own subclass of :class:`QsslError`, which is an
+:class:`OSError` like the standard library's errors:
+
+- ``errno``: the POSIX errno that matches the failure (table below), as for any OSError;
+- ``code``: the qssl code itself (negative ``QSSL_E*`` value, e.g. ``qssl.errors.ETIMEDOUT`` == -2);
+- ``strerror``: qssl's static text for the code (the same as ``qssl_strerror()``);
+- ``detail``: the handle's ``qssl_errmsg()`` (the failed command, the module's +CME ERROR number, errno of the
+  port) when there is one.
+
+``args`` is ``(errno, strerror)``. ``str(e)`` reads ``[Errno 110, qssl -2] <detail or text>``. Exceptions pickle
+with all four attributes.
+
+=============================  =====================  ============================================================
+qssl code                      errno                  class (and its standard bases besides QsslError / OSError)
+=============================  =====================  ============================================================
+QSSL_EINVAL        (-1)        EINVAL                 QsslInvalidArgument (ValueError)
+QSSL_ETIMEDOUT     (-2)        ETIMEDOUT              QsslTimeout (TimeoutError)
+QSSL_EIO           (-3)        EIO                    QsslIOError
+QSSL_EBUSY         (-4)        EBUSY                  QsslBusy
+QSSL_ECLOSED       (-5)        EBADF                  QsslClosed
+QSSL_EMODEM        (-6)        EREMOTEIO              QsslModemError
+QSSL_ENOTATTACHED  (-7)        ENETUNREACH            QsslNotAttached
+QSSL_ENOMEM        (-8)        ENOMEM                 QsslNoMemory (MemoryError)
+QSSL_ENODEV        (-9)        ENODEV                 QsslNoDevice (ConnectionError)
+QSSL_ENOTSUP       (-10)       ENOTSUP (EOPNOTSUPP)   QsslNotSupported
+QSSL_ECHECKSUM     (-11)       EBADMSG                QsslChecksumError
+QSSL_ENOTREG       (-12)       ENETUNREACH            QsslNotRegistered
+QSSL_ENOAPN        (-13)       EDESTADDRREQ           QsslNoAPN
+QSSL_ECTXBUSY      (-14)       EBUSY                  QsslContextBusy
+QSSL_ENOSOCK       (-15)       EMFILE                 QsslNoSocket
+QSSL_ECONNECT      (-16)       ECONNREFUSED           QsslConnectFailed (ConnectionRefusedError)
+QSSL_EOCCUPIED     (-17)       EADDRINUSE             QsslOccupied
+QSSL_EPDP          (-18)       ENETDOWN               QsslPDPDeactivated (ConnectionError)
+QSSL_ERESET        (-19)       ECONNRESET             QsslReset (ConnectionResetError)
+QSSL_EAGAIN        (-20)       EAGAIN                 QsslWouldBlock (BlockingIOError)
+QSSL_EPROTO        (-21)       EPROTO                 QsslProtocolError
+=============================  =====================  ============================================================
+
+Choices worth knowing:
+
+- A closed handle or socket (and a socket id that is not open) is EBADF, as for a closed ``socket.socket``,
+  not ENOTCONN: the object is unusable, not merely unconnected.
+- The three ways the link goes away are :class:`ConnectionError`: ``except ConnectionError`` catches the PDP
+  context dropping (QsslPDPDeactivated, ENETDOWN), the module restarting (QsslReset, a ConnectionResetError,
+  ECONNRESET: its sockets are gone) and the device vanishing (QsslNoDevice, ENODEV). QsslConnectFailed is one
+  too.
+- QsslConnectFailed is a :class:`ConnectionRefusedError` with ECONNREFUSED, the pair ``OSError(ECONNREFUSED, ...)``
+  itself gives: the module reports a refused connection and a failed TLS handshake alike, so both are raised so.
+- QsslModemError is EREMOTEIO (Linux's "remote I/O error"): the module, at the far end of the serial line,
+  answered ERROR or +CME ERROR. ``detail`` carries its error number.
+- Not attached / not registered to the packet domain are ENETUNREACH; a missing APN is EDESTADDRREQ (no
+  destination network set); no free socket index (0-5) is EMFILE, as when a process runs out of descriptors;
+  an occupied socket index is EADDRINUSE; an upload whose size or checksum the module reports differently is
+  EBADMSG.
+- A code this version does not know (a newer library) gives a plain :class:`QsslError` with ``errno`` None.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+import errno as _errno
+from typing import Any, Dict, Optional, Tuple, Type
 
 # enum qssl_status
 OK = 0
@@ -66,8 +118,42 @@ def strerror(code: int) -> str:
     return _TEXT.get(code, "unknown error")
 
 
+# qssl code -> POSIX errno (the table of the module docstring).
+ERRNO: Dict[int, int] = {
+    EINVAL: _errno.EINVAL,
+    ETIMEDOUT: _errno.ETIMEDOUT,
+    EIO: _errno.EIO,
+    EBUSY: _errno.EBUSY,
+    ECLOSED: _errno.EBADF,
+    EMODEM: getattr(_errno, "EREMOTEIO", _errno.EIO),
+    ENOTATTACHED: _errno.ENETUNREACH,
+    ENOMEM: _errno.ENOMEM,
+    ENODEV: _errno.ENODEV,
+    ENOTSUP: _errno.ENOTSUP,
+    ECHECKSUM: _errno.EBADMSG,
+    ENOTREG: _errno.ENETUNREACH,
+    ENOAPN: _errno.EDESTADDRREQ,
+    ECTXBUSY: _errno.EBUSY,
+    ENOSOCK: _errno.EMFILE,
+    ECONNECT: _errno.ECONNREFUSED,
+    EOCCUPIED: _errno.EADDRINUSE,
+    EPDP: _errno.ENETDOWN,
+    ERESET: _errno.ECONNRESET,
+    EAGAIN: _errno.EAGAIN,
+    EPROTO: _errno.EPROTO,
+}
+
+
+def posix_errno(code: int) -> Optional[int]:
+    """The POSIX errno matching a qssl status code: 0 for QSSL_OK, None for a code this version does not know."""
+    if code == OK:
+        return 0
+    return ERRNO.get(code)
+
+
 class QsslError(OSError):
-    """A qssl call failed. ``code`` is the negative ``QSSL_E*`` value; ``detail`` is ``qssl_errmsg()``."""
+    """A qssl call failed. ``errno`` is the matching POSIX errno, ``code`` the negative ``QSSL_E*`` value,
+    ``strerror`` qssl's text for it and ``detail`` ``qssl_errmsg()`` (see the module docstring's table)."""
 
     code: int = 0
 
@@ -75,121 +161,123 @@ class QsslError(OSError):
         if code is None:
             code = type(self).code
         text = strerror(code)
-        super().__init__(code, text)
+        super().__init__(posix_errno(code), text)
         self.code = code
         self.detail = detail
 
     def __str__(self) -> str:
-        if self.detail and self.detail not in ("no error", self.strerror):
-            return f"[qssl {self.code}] {self.detail}"
-        return f"[qssl {self.code}] {self.strerror}"
+        msg = self.detail if self.detail and self.detail not in ("no error", self.strerror) else self.strerror
+        if self.errno is None:
+            return f"[qssl {self.code}] {msg}"
+        return f"[Errno {self.errno}, qssl {self.code}] {msg}"
 
-    def __reduce__(self):  # keep pickling working with the custom __init__
+    def __reduce__(self) -> Tuple[Any, ...]:  # keep pickling working with the custom __init__
         return (type(self), (self.code, self.detail))
 
 
 class QsslInvalidArgument(QsslError, ValueError):
-    """QSSL_EINVAL: a bad argument; nothing was sent to the module."""
+    """QSSL_EINVAL (EINVAL): a bad argument; nothing was sent to the module."""
     code = EINVAL
 
 
 class QsslTimeout(QsslError, TimeoutError):
-    """QSSL_ETIMEDOUT: no answer (or no data) within the timeout."""
+    """QSSL_ETIMEDOUT (ETIMEDOUT): no answer (or no data) within the timeout."""
     code = ETIMEDOUT
 
 
 class QsslIOError(QsslError):
-    """QSSL_EIO: reading or writing the port failed."""
+    """QSSL_EIO (EIO): reading or writing the port failed."""
     code = EIO
 
 
 class QsslBusy(QsslError):
-    """QSSL_EBUSY: the port is open elsewhere, or a resource is in use."""
+    """QSSL_EBUSY (EBUSY): the port is open elsewhere, or a resource is in use."""
     code = EBUSY
 
 
 class QsslClosed(QsslError):
-    """QSSL_ECLOSED: the modem handle or the socket is closed."""
+    """QSSL_ECLOSED (EBADF): the modem handle or the socket is closed, or the socket id is not open."""
     code = ECLOSED
 
 
 class QsslModemError(QsslError):
-    """QSSL_EMODEM: the module answered ERROR or +CME ERROR (see ``detail``)."""
+    """QSSL_EMODEM (EREMOTEIO): the module answered ERROR or +CME ERROR (see ``detail``)."""
     code = EMODEM
 
 
 class QsslNotAttached(QsslError):
-    """QSSL_ENOTATTACHED: the PS domain is not attached (AT+CGATT?)."""
+    """QSSL_ENOTATTACHED (ENETUNREACH): the PS domain is not attached (AT+CGATT?)."""
     code = ENOTATTACHED
 
 
 class QsslNoMemory(QsslError, MemoryError):
-    """QSSL_ENOMEM: out of memory or buffer space."""
+    """QSSL_ENOMEM (ENOMEM): out of memory or buffer space."""
     code = ENOMEM
 
 
-class QsslNoDevice(QsslError):
-    """QSSL_ENODEV: the device went away (hang-up)."""
+class QsslNoDevice(QsslError, ConnectionError):
+    """QSSL_ENODEV (ENODEV): the device went away (hang-up); every later call on the handle fails so."""
     code = ENODEV
 
 
 class QsslNotSupported(QsslError):
-    """QSSL_ENOTSUP: not supported by the module or this build."""
+    """QSSL_ENOTSUP (ENOTSUP): not supported by the module or this build."""
     code = ENOTSUP
 
 
 class QsslChecksumError(QsslError):
-    """QSSL_ECHECKSUM: the module reported another upload size or checksum than sent."""
+    """QSSL_ECHECKSUM (EBADMSG): the module reported another upload size or checksum than sent."""
     code = ECHECKSUM
 
 
 class QsslNotRegistered(QsslError):
-    """QSSL_ENOTREG: not registered to the packet domain (AT+CGREG?)."""
+    """QSSL_ENOTREG (ENETUNREACH): not registered to the packet domain (AT+CGREG?)."""
     code = ENOTREG
 
 
 class QsslNoAPN(QsslError):
-    """QSSL_ENOAPN: the APN of the context is not set."""
+    """QSSL_ENOAPN (EDESTADDRREQ): the APN of the context is not set."""
     code = ENOAPN
 
 
 class QsslContextBusy(QsslError):
-    """QSSL_ECTXBUSY: the PDP context is used by PPP or AT+CGACT."""
+    """QSSL_ECTXBUSY (EBUSY): the PDP context is used by PPP or AT+CGACT."""
     code = ECTXBUSY
 
 
 class QsslNoSocket(QsslError):
-    """QSSL_ENOSOCK: no free socket index (0-5)."""
+    """QSSL_ENOSOCK (EMFILE): no free socket index (0-5)."""
     code = ENOSOCK
 
 
-class QsslConnectFailed(QsslError, ConnectionError):
-    """QSSL_ECONNECT: the connection or the TLS handshake failed."""
+class QsslConnectFailed(QsslError, ConnectionRefusedError):
+    """QSSL_ECONNECT (ECONNREFUSED): the connection or the TLS handshake failed (the module does not tell
+    them apart)."""
     code = ECONNECT
 
 
 class QsslOccupied(QsslError):
-    """QSSL_EOCCUPIED: the socket index is occupied."""
+    """QSSL_EOCCUPIED (EADDRINUSE): the socket index is occupied."""
     code = EOCCUPIED
 
 
-class QsslPDPDeactivated(QsslError):
-    """QSSL_EPDP: the PDP context was deactivated (+PDP DEACT)."""
+class QsslPDPDeactivated(QsslError, ConnectionError):
+    """QSSL_EPDP (ENETDOWN): the PDP context was deactivated (+PDP DEACT); its sockets are gone."""
     code = EPDP
 
 
-class QsslReset(QsslError):
-    """QSSL_ERESET: the module restarted; its sockets are gone."""
+class QsslReset(QsslError, ConnectionResetError):
+    """QSSL_ERESET (ECONNRESET): the module restarted; its sockets are gone."""
     code = ERESET
 
 
 class QsslWouldBlock(QsslError, BlockingIOError):
-    """QSSL_EAGAIN: nothing available right now (a non-blocking call)."""
+    """QSSL_EAGAIN (EAGAIN): nothing available right now (a non-blocking call)."""
     code = EAGAIN
 
 
 class QsslProtocolError(QsslError):
-    """QSSL_EPROTO: the module's answer could not be understood."""
+    """QSSL_EPROTO (EPROTO): the module's answer could not be understood."""
     code = EPROTO
 
 

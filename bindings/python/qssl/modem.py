@@ -1,204 +1,28 @@
-"""The Python face of libqssl: :class:`Modem` and its sockets."""
+"""The Python face of libqssl: :class:`Modem`, one open module.
+
+Its sockets are in :mod:`qssl.sockets`, the values it returns in :mod:`qssl.types`; both are also importable from
+here, as before the package was split.
+"""
 
 from __future__ import annotations
 
 import ctypes
-import enum
 import os
 import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Union
 
-from . import _lib
-from .errors import EAGAIN, ECLOSED, EINVAL, ETIMEDOUT, QsslClosed, QsslError, QsslModemError, error_for
+from . import _callbacks, _lib
+from ._args import c_int as _c_int
+from ._args import cstr as _cstr
+from ._args import timeout_ms as _timeout_ms
+from .errors import EAGAIN, EINVAL, ETIMEDOUT, QsslError, QsslModemError, error_for
+from .sockets import Buffer, SSLSocket, TCPSocket, WritableBuffer
+from .types import (CipherSuite, ContextConfig, Event, EventType, IPState, SecLevel, SocketInfo, SocketKind,
+                    SocketStatus, SSLVersion, State, _enum_or_int)
 
-if TYPE_CHECKING:
-    import array
-
-Buffer = Union[bytes, bytearray, memoryview]
-#: What recv_into() fills: any writable object with the buffer protocol.
-WritableBuffer = Union[bytearray, memoryview, "array.array[int]", "ctypes.Array[ctypes.c_char]"]
-_E = TypeVar("_E", bound=enum.IntEnum)
-_S = TypeVar("_S", bound="_Socket")
-
-
-class SSLVersion(enum.IntEnum):
-    """enum qssl_ssl_version"""
-    SSL3_0 = 0
-    TLS1_0 = 1
-    TLS1_1 = 2
-    TLS1_2 = 3
-    ALL = 4
-
-
-class SecLevel(enum.IntEnum):
-    """enum qssl_seclevel"""
-    NONE = 0
-    SERVER = 1
-    SERVER_CLIENT = 2
-
-
-class CipherSuite(enum.IntEnum):
-    """enum qssl_ciphersuite (the note's table)"""
-    RSA_AES_256_CBC_SHA = 0x0035
-    RSA_AES_128_CBC_SHA = 0x002F
-    RSA_RC4_128_SHA = 0x0005
-    RSA_RC4_128_MD5 = 0x0004
-    RSA_3DES_EDE_CBC_SHA = 0x000A
-    RSA_AES_256_CBC_SHA256 = 0x003D
-    ALL = 0xFFFF
-
-
-class EventType(enum.IntEnum):
-    """enum qssl_event_type"""
-    NONE = 0
-    DATA = 1
-    CLOSED = 2
-    PDP_DEACT = 3
-    RESET = 4
-    DEVICE_GONE = 5
-    PDP_ACTIVATED = 6
-    SUPERVISOR_REBOOT = 7
-    CONFIG_REAPPLIED = 8
-
-
-class SocketKind(enum.IntEnum):
-    """enum qssl_socket_kind"""
-    SSL = 0
-    TCP = 1
-
-
-class IPState(enum.IntEnum):
-    """enum qssl_ip_state"""
-    UNKNOWN = -1
-    INITIAL = 0
-    START = 1
-    CONFIG = 2
-    IND = 3
-    GPRSACT = 4
-    STATUS = 5
-    PROCESSING = 6
-    PDP_DEACT = 7
-
-
-class SocketStatus(enum.IntEnum):
-    """enum qssl_socket_status"""
-    UNKNOWN = -1
-    INITIAL = 0
-    CONNECTING = 1
-    CONNECTED = 2
-    REMOTE_CLOSING = 3
-    CLOSING = 4
-    CLOSED = 5
-
-
-def _enum_or_int(cls: Type[_E], value: int) -> Union[_E, int]:
-    try:
-        return cls(value)
-    except ValueError:
-        return value
-
-
-@dataclass(frozen=True)
-class Event:
-    """One event of a modem (struct qssl_event)."""
-    type: EventType
-    #: socket id 0-5 for DATA / CLOSED, else -1
-    socket: int
-    #: SocketKind for DATA / CLOSED, else -1
-    kind: int
-    #: CONFIG_REAPPLIED: 1 all steps OK, 0 a step failed; else 0
-    value: int
-    #: a short description
-    text: str
-
-    @classmethod
-    def _from_c(cls, ev: _lib.Event) -> "Event":
-        return cls(_enum_or_int(EventType, ev.type), ev.socket, _enum_or_int(SocketKind, ev.kind), ev.value,
-                   ev.text.decode("utf-8", "replace"))
-
-
-@dataclass(frozen=True)
-class ContextConfig:
-    """One SSL context's settings as the module reports them (AT+QSSLCFG="ctxindex")."""
-    version: SSLVersion
-    seclevel: SecLevel
-    ciphersuites: List[int]
-    cacert: Optional[str]
-    clientcert: Optional[str]
-    clientkey: Optional[str]
-
-
-@dataclass(frozen=True)
-class SocketInfo:
-    """One socket line of AT+QSSLSTATE."""
-    id: int
-    ssl: bool
-    type: str
-    address: str
-    port: int
-    status: SocketStatus
-
-
-@dataclass(frozen=True)
-class State:
-    """AT+QSSLSTATE: the TCP/IP stack state and the sockets."""
-    ip_state: IPState
-    ip_state_text: str
-    sockets: List[SocketInfo] = field(default_factory=list)
-
-
-def _cstr(value: Optional[str], what: str) -> Optional[bytes]:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be str, not {type(value).__name__}")
-    return value.encode("utf-8")
-
-
-# Callback objects of modems closed from one of their own callbacks, with the native id of the library thread
-# that ran it. That callback is still on the thread's stack when close() returns (the thread exits by itself
-# afterwards, qssl.h), so its ctypes object must outlive the Modem; it is dropped once the thread is gone.
-_PARKED: List[Tuple[int, List[Any]]] = []
-_PARKED_LOCK = threading.Lock()
-# Which modem's callback the current thread is running (its token), so close() can tell it is called from one.
-_IN_CALLBACK = threading.local()
-
-
-def _prune_parked() -> None:
-    """Drops parked callbacks whose library thread has exited (Linux: its /proc/self/task entry is gone)."""
-    with _PARKED_LOCK:
-        _PARKED[:] = [(tid, cbs) for tid, cbs in _PARKED if os.path.exists(f"/proc/self/task/{tid}")]
-
-
-def _running_callback_of(token: object, body: Callable[[], None]) -> None:
-    """Runs a user callback with the thread marked as inside `token`'s callback."""
-    outer = getattr(_IN_CALLBACK, "token", None)
-    _IN_CALLBACK.token = token
-    try:
-        body()
-    finally:
-        _IN_CALLBACK.token = outer
-
-
-def _c_int(value: int, what: str) -> int:
-    """An int argument for C. ctypes would wrap a larger one silently (port 2**32 + 443 became 443), so values
-    outside C's int are refused as the library refuses out-of-range values: QsslInvalidArgument."""
-    v = int(value)
-    if not -2**31 <= v < 2**31:
-        raise error_for(EINVAL, f"{what} {v} out of range")
-    return v
-
-
-def _timeout_ms(timeout: Optional[float]) -> int:
-    """Python timeout (seconds, None = no limit) to the C convention (ms; <0 = no limit)."""
-    if timeout is None:
-        return -1
-    if timeout < 0:
-        raise ValueError("timeout must be >= 0 or None")
-    if timeout == 0:
-        return 0
-    return max(1, min(int(timeout * 1000), 2**31 - 1))
+__all__ = ["Modem", "SSLSocket", "TCPSocket", "Event", "EventType", "SocketKind", "ContextConfig", "State",
+           "SocketInfo", "IPState", "SocketStatus", "SSLVersion", "SecLevel", "CipherSuite", "Buffer",
+           "WritableBuffer"]
 
 
 class Modem:
@@ -211,7 +35,9 @@ class Modem:
     for every command after the start-up sync, from the library's log thread.
 
     Use it as a context manager, or call :meth:`close`. Every method raises a :class:`qssl.QsslError`
-    subclass on failure. All methods may be called from any thread.
+    subclass on failure. All methods may be called from any thread. A str argument that becomes a C string
+    (device, command, certificate names, APN, user, password, host) must not contain a NUL character:
+    :class:`qssl.QsslInvalidArgument` ("embedded null character in host"), and nothing is sent.
     """
 
     def __init__(self, device: Union[str, "os.PathLike[str]"], baud: int = 115200, *, rtscts: bool = False,
@@ -221,6 +47,8 @@ class Modem:
         self._lib = lib
         self._handle = ctypes.c_void_p(None)
         self._closed = False
+        device = os.fspath(device)  # str or path-like; anything else is a TypeError
+        c_device = _cstr(device, "device")  # checked before anything is set up
         self._lock = threading.Lock()
         # Every ctypes callback object handed to the library. The library calls into them, and one already
         # running may finish after it was replaced or removed (qssl.h), so all stay alive until close() - which
@@ -228,7 +56,7 @@ class Modem:
         self._callbacks: List[Any] = []
         # Identifies this modem's callbacks on the library's threads without a reference back to the Modem.
         self._token = object()
-        _prune_parked()
+        _callbacks.prune_parked()
         opts = _lib.ModemOptions()
         lib.qssl_modem_options_init(ctypes.byref(opts))
         opts.baud = _c_int(baud, "baud")
@@ -239,9 +67,8 @@ class Modem:
             cb = self._make_log_cb(log)
             self._callbacks.append(cb)
             opts.log = cb
-        device = os.fspath(device)  # str or path-like; anything else is a TypeError
         out = ctypes.c_void_p(None)
-        lib.qssl_modem_open(_cstr(device, "device"), ctypes.byref(opts), ctypes.byref(out))
+        lib.qssl_modem_open(c_device, ctypes.byref(opts), ctypes.byref(out))
         self._handle = out
         self.device = device
 
@@ -253,20 +80,10 @@ class Modem:
         return self._handle
 
     def _make_log_cb(self, log: Callable[[str, str], None]) -> Any:
-        token = self._token
+        return _callbacks.log_callback(self._token, log)
 
-        def trampoline(_m: Any, direction: int, text: Optional[bytes], _user: Any) -> None:
-            _running_callback_of(token, lambda: log("tx" if direction == 0 else "rx",
-                                                    (text or b"").decode("utf-8", "replace")))
-        return _lib.LOG_FN(trampoline)
-
-    def _make_event_cb(self, callback: Callable[["Event"], None]) -> Any:
-        token = self._token
-
-        def trampoline(_m: Any, ev_ptr: Any, _user: Any) -> None:
-            ev = Event._from_c(ev_ptr.contents)
-            _running_callback_of(token, lambda: callback(ev))
-        return _lib.EVENT_FN(trampoline)
+    def _make_event_cb(self, callback: Callable[[Event], None]) -> Any:
+        return _callbacks.event_callback(self._token, callback, Event._from_c)
 
     def _register(self, setter: Any, cb: Any, null: Any) -> None:
         """Hands `cb` (a ctypes callback, or None to remove the current one) to `setter`. No lock is held
@@ -277,7 +94,7 @@ class Modem:
             self._callbacks.append(cb)
         setter(self, cb if cb is not None else null, None)
 
-    def __enter__(self) -> "Modem":
+    def __enter__(self) -> Modem:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -309,11 +126,8 @@ class Modem:
             # The library has joined its threads, so no callback runs any more - except the one calling this,
             # if any: it returns into its ctypes object after close() returns.
             held, self._callbacks = self._callbacks, []
-            if held and getattr(_IN_CALLBACK, "token", None) is self._token:
-                with _PARKED_LOCK:
-                    _PARKED.append((threading.get_native_id(), held))
+            _callbacks.park_if_inside(self._token, held)
             del held
-            _prune_parked()
 
     @property
     def closed(self) -> bool:
@@ -439,7 +253,7 @@ class Modem:
     # -- sockets ----------------------------------------------------------------------------
 
     def open_ssl(self, host: str, port: int, ctx: int = 0, timeout: int = 90, *,
-                 transparent: bool = False) -> "SSLSocket":
+                 transparent: bool = False) -> SSLSocket:
         """Opens an SSL connection on context ``ctx``; waits up to ``timeout`` seconds (10-300; 0 means the
         module default, 90) for the handshake. Raises QsslConnectFailed, QsslNoSocket, QsslTimeout, ...;
         QsslInvalidArgument for a timeout out of range.
@@ -454,7 +268,7 @@ class Modem:
         sid = fn(self, _c_int(ctx, "ctx"), _cstr(host, "host"), _c_int(port, "port"), _c_int(timeout, "timeout"))
         return SSLSocket(self, sid, transparent=bool(transparent))
 
-    def open_tcp(self, host: str, port: int, timeout: int = 90) -> "TCPSocket":
+    def open_tcp(self, host: str, port: int, timeout: int = 90) -> TCPSocket:
         """Opens a plain TCP connection beside the SSL ones (AT+QIOPEN), waiting up to ``timeout`` seconds
         (1-300; 0 means 90) for it. QsslInvalidArgument for a timeout out of range."""
         sid = self._lib.qssl_tcp_open(self, _cstr(host, "host"), _c_int(port, "port"), _c_int(timeout, "timeout"))
@@ -517,172 +331,3 @@ class Modem:
         :meth:`set_event_callback`, a replaced callback is kept until the modem is closed."""
         cb = None if log is None else self._make_log_cb(log)
         self._register(self._lib.qssl_set_log_callback, cb, _lib.LOG_FN())
-
-
-class _Socket:
-    """Common part of SSLSocket and TCPSocket: a socket.socket-like object on one module socket id."""
-
-    _send_fn = ""
-    _recv_fn = ""
-    _close_fn = ""
-
-    def __init__(self, modem: Modem, sid: int) -> None:
-        self._modem = modem
-        self._id = sid
-        self._timeout: Optional[float] = None
-        self._closed = False
-
-    @property
-    def id(self) -> int:
-        """The module's socket index (0-5)."""
-        return self._id
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called on this object (a socket the peer closed is not closed
-        until then: its remaining bytes stay readable)."""
-        return self._closed
-
-    def __repr__(self) -> str:
-        return f"<qssl.{type(self).__name__} id={self._id}{' closed' if self._closed else ''}>"
-
-    def __enter__(self: _S) -> _S:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def settimeout(self, timeout: Optional[float]) -> None:
-        """Timeout for recv/recv_into in seconds: None blocks, 0 is non-blocking (BlockingIOError)."""
-        if timeout is not None and timeout < 0:
-            raise ValueError("timeout must be >= 0 or None")
-        self._timeout = timeout
-
-    def gettimeout(self) -> Optional[float]:
-        """The recv timeout in seconds: None if recv blocks without limit, 0.0 if it never waits."""
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        """``setblocking(True)`` is ``settimeout(None)``, ``setblocking(False)`` is ``settimeout(0.0)``."""
-        self._timeout = None if flag else 0.0
-
-    def fileno(self) -> int:
-        """The modem's event fd (the module multiplexes every socket over one serial port, so a
-        socket has no fd of its own). It is readable while the modem has queued events; a DATA
-        event for this socket's id means recv() will not block."""
-        return self._modem.fileno()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise QsslClosed(ECLOSED, "socket is closed")
-
-    def send(self, data: Buffer) -> int:
-        """Sends bytes; returns how many the module accepted (all of them unless it failed midway)."""
-        self._check_open()
-        raw = data if isinstance(data, bytes) else bytes(data)
-        if not raw:
-            return 0
-        return getattr(self._modem._lib, self._send_fn)(self._modem, self._id, raw, len(raw))
-
-    def sendall(self, data: Buffer) -> None:
-        """Sends every byte or raises."""
-        raw = data if isinstance(data, bytes) else bytes(data)
-        sent = 0
-        while sent < len(raw):
-            sent += self.send(raw[sent:] if sent else raw)
-
-    def recv_into(self, buffer: WritableBuffer, nbytes: int = 0) -> int:
-        """Reads into a writable buffer; returns the count, 0 at end of stream.
-        Raises QsslTimeout (a TimeoutError) or, with timeout 0, QsslWouldBlock (a BlockingIOError)."""
-        self._check_open()
-        view = memoryview(buffer).cast("B")
-        if nbytes < 0:
-            raise ValueError("negative buffersize in recv_into")
-        if nbytes == 0 or nbytes > len(view):
-            nbytes = len(view)
-        if nbytes == 0:
-            return 0
-        if view.readonly:
-            raise TypeError("recv_into needs a writable buffer")
-        cbuf = (ctypes.c_char * nbytes).from_buffer(view)
-        try:
-            return getattr(self._modem._lib, self._recv_fn)(self._modem, self._id, cbuf, nbytes,
-                                                           _timeout_ms(self._timeout))
-        finally:
-            del cbuf
-
-    def recv(self, bufsize: int) -> bytes:
-        """Reads up to ``bufsize`` bytes; b"" at end of stream. Timeouts as in recv_into."""
-        self._check_open()
-        if bufsize < 0:
-            raise ValueError("negative buffersize in recv")
-        if bufsize == 0:
-            return b""
-        buf = ctypes.create_string_buffer(bufsize)
-        n = getattr(self._modem._lib, self._recv_fn)(self._modem, self._id, buf, bufsize,
-                                                    _timeout_ms(self._timeout))
-        return buf.raw[:n]
-
-    def close(self) -> None:
-        """Closes the connection on the module. Idempotent; a socket the peer closed is just released."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._modem.closed:
-            return
-        try:
-            getattr(self._modem._lib, self._close_fn)(self._modem, self._id)
-        except QsslClosed:
-            pass
-
-
-class SSLSocket(_Socket):
-    """An SSL connection of the module (AT+QSSLOPEN / QSSLSEND / QSSLRECV / QSSLCLOSE), or with
-    ``Modem.open_ssl(..., transparent=True)`` one in transparent mode (see :meth:`suspend`)."""
-    _send_fn = "qssl_send"
-    _recv_fn = "qssl_recv"
-    _close_fn = "qssl_close"
-
-    def __init__(self, modem: Modem, sid: int, *, transparent: bool = False) -> None:
-        super().__init__(modem, sid)
-        self._transparent = transparent
-
-    @property
-    def transparent(self) -> bool:
-        """True for a socket opened with ``transparent=True``."""
-        return self._transparent
-
-    def _check_transparent(self, what: str) -> None:
-        self._check_open()
-        if not self._transparent:
-            raise error_for(EINVAL, f"{what}() needs a socket opened with open_ssl(..., transparent=True)")
-
-    def suspend(self) -> None:
-        """Leaves data mode without closing the connection ("+++"; takes over a second because of the
-        guard time): the modem takes other commands again, and :meth:`send` raises QsslBusy until
-        :meth:`resume`. What the peer sends meanwhile waits in the module. Raises QsslInvalidArgument on a
-        socket that is not transparent, QsslBusy if already suspended, QsslClosed if the connection ended.
-        """
-        self._check_transparent("suspend")
-        self._modem._lib.qssl_transparent_suspend(self._modem, self._id)
-
-    def resume(self, timeout: Optional[float] = None) -> None:
-        """Returns to data mode (ATO) after :meth:`suspend`, waiting up to ``timeout`` seconds (above 0,
-        at most 300; None = the library's 5 s) for the module. Raises QsslInvalidArgument if the socket is not
-        transparent or not suspended, QsslBusy if another socket is in data mode, QsslClosed if the
-        connection ended meanwhile."""
-        self._check_transparent("resume")
-        if timeout is None:
-            ms = 0
-        elif not 0 < timeout <= 300:
-            raise error_for(EINVAL, f"timeout {timeout} not in (0, 300] seconds")
-        else:
-            ms = max(1, int(timeout * 1000))
-        self._modem._lib.qssl_transparent_resume(self._modem, self._id, ms)
-
-
-class TCPSocket(_Socket):
-    """A plain TCP connection of the module (AT+QIOPEN / QISEND / QIRD / QICLOSE)."""
-    _send_fn = "qssl_tcp_send"
-    _recv_fn = "qssl_tcp_recv"
-    _close_fn = "qssl_tcp_close"

@@ -177,7 +177,7 @@ def test_close_from_own_callback_keeps_the_running_callback(sim):
             m.close()
             gc.collect()
             me = threading.get_native_id()
-            holder["parked"] = sum(1 for tid, _ in qssl.modem._PARKED if tid == me)
+            holder["parked"] = sum(1 for tid, _ in qssl._callbacks.PARKED if tid == me)
             closed.set()
 
     m = qssl.Modem(sim)
@@ -197,7 +197,7 @@ def test_close_from_own_callback_keeps_the_running_callback(sim):
     # Once the library's log thread has left the callback and exited, nothing holds the callback any more.
     deadline = time.monotonic() + 10
     while ref() is not None and time.monotonic() < deadline:
-        qssl.modem._prune_parked()
+        qssl._callbacks.prune_parked()
         gc.collect()
         time.sleep(0.05)
     assert ref() is None

@@ -1,7 +1,10 @@
 """Hostile arguments and misuse raise the documented exceptions and never crash the process."""
 
 import ctypes
+import re
 import time
+from pathlib import Path
+from typing import Callable, List, Tuple
 
 import pytest
 
@@ -192,3 +195,101 @@ def test_open_timeout_arguments(online, tls_port, tcp_port):
             t.settimeout(10)
             t.sendall(b"u")
             assert t.recv(1) == b"u"
+
+
+# -- strings with an embedded NUL -------------------------------------------------------------------------------
+# C ends a string at its first NUL, so "RAM:ca\x00x" would reach the module as RAM:ca. Every str parameter that
+# becomes a C string refuses one, before anything is written to the port; the sim's byte log (--log) shows it.
+
+_LOG_LINE = re.compile(r'^\S+ (host->module|module->host) (\d+) "(.*)"$')
+
+
+def _host_writes(log: Path) -> List[Tuple[int, str]]:
+    """(byte count, escaped text) of every host->module write in a qssl-sim --log file."""
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        m = _LOG_LINE.match(line)
+        assert m, f"unexpected log line {line!r}"
+        if m.group(1) == "host->module":
+            out.append((int(m.group(2)), m.group(3)))
+    return out
+
+
+class _PathLike:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+
+# (parameter name as the message says it, the call). Each string holds "nulprobe" after the NUL.
+_NUL_CALLS: List[Tuple[str, Callable[[qssl.Modem], object]]] = [
+    ("cmd", lambda m: m.at("AT+CFUN=0\x00nulprobe")),
+    ("cmd", lambda m: m.at("\x00nulprobe")),
+    ("name", lambda m: m.write_cert("RAM:ca\x00nulprobe", b"abc")),
+    ("name", lambda m: m.write_cert("RAM:ca\x00nulprobe", "abc")),
+    ("name", lambda m: m.check_cert("RAM:ca\x00nulprobe")),
+    ("name", lambda m: m.delete_cert("RAM:ca\x00nulprobe")),
+    ("cacert", lambda m: m.configure_context(0, seclevel=qssl.SecLevel.SERVER, cacert="RAM:ca\x00nulprobe")),
+    ("clientcert", lambda m: m.configure_context(0, clientcert="RAM:c\x00nulprobe")),
+    ("clientkey", lambda m: m.configure_context(0, clientkey="RAM:k\x00nulprobe")),
+    ("apn", lambda m: m.activate_pdp("CMNET\x00nulprobe")),
+    ("user", lambda m: m.activate_pdp("CMNET", "u\x00nulprobe", "p")),
+    ("password", lambda m: m.activate_pdp("CMNET", "u", "p\x00nulprobe")),
+    ("host", lambda m: m.open_ssl("127.0.0.1\x00nulprobe", 443)),
+    ("host", lambda m: m.open_ssl("127.0.0.1\x00nulprobe", 443, transparent=True)),
+    ("host", lambda m: m.open_tcp("127.0.0.1\x00nulprobe", 7)),
+]
+
+
+def test_embedded_nul_is_refused_before_anything_is_written(sim_factory, tmp_path, tls_port):
+    log = tmp_path / "sim.log"
+    bg = sim_factory("--log", str(log))
+    pty = bg.first_line
+    # The device path: cut at the NUL it would be the sim's own pty, opened and synced.
+    for device in (pty + "\x00nulprobe", Path(pty + "\x00nulprobe"), _PathLike(pty + "\x00nulprobe")):
+        with pytest.raises(qssl.QsslInvalidArgument, match="embedded null character in device") as ei:
+            qssl.Modem(device)  # type: ignore[arg-type]
+        assert isinstance(ei.value, ValueError) and ei.value.code == qssl.errors.EINVAL
+    with qssl.Modem(pty) as m:
+        m.activate_pdp("CMNET")
+        m.configure_context(0)
+        m.at("AT+GSN")  # marker before
+        for what, call in _NUL_CALLS:
+            with pytest.raises(qssl.QsslInvalidArgument) as ei:
+                call(m)
+            assert isinstance(ei.value, ValueError)
+            assert str(ei.value).endswith(f"embedded null character in {what}"), (what, str(ei.value))
+        m.at("ATI")  # marker after
+        # The handle is fine and the same strings without the NUL part work.
+        m.write_cert("RAM:ca", b"abc")
+        assert m.check_cert("RAM:ca")
+        with m.open_ssl("127.0.0.1", tls_port) as s:
+            s.settimeout(10)
+            s.sendall(b"ok")
+            assert s.recv(2) == b"ok"
+    bg.stop()  # the log is complete once the sim is gone
+    writes = _host_writes(log)
+    texts = [t for _, t in writes]
+    # One start-up sync only: no Modem(...) above reached the port.
+    assert texts[0] == "AT\\r" and texts.count("ATE0\\r") == 1, texts[:5]
+    before = next(i for i, t in enumerate(texts) if t == "AT+GSN\\r")
+    after = next(i for i, t in enumerate(texts) if t == "ATI\\r")
+    assert before < after
+    assert writes[before + 1:after] == []  # not one byte between the markers
+    assert not any("nulprobe" in t for t in texts)
+    # The only AT+QSECDEL is the one write_cert("RAM:ca", ...) sends after the markers.
+    assert [i for i, t in enumerate(texts) if "QSECDEL" in t and i < after] == []
+
+
+def test_nul_inside_certificate_data_is_data(sim_factory, tmp_path):
+    """write_cert's data is passed with its length, not as a C string: a NUL in it is uploaded like any byte."""
+    log = tmp_path / "sim.log"
+    bg = sim_factory("--log", str(log))
+    with qssl.Modem(bg.first_line) as m:
+        m.write_cert("RAM:nul-data.pem", "a\x00b")
+        assert m.check_cert("RAM:nul-data.pem")
+    bg.stop()
+    texts = [t for _, t in _host_writes(log)]
+    assert any(t.startswith('AT+QSECWRITE=\\"RAM:nul-data.pem\\",3,') for t in texts), texts

@@ -1,6 +1,7 @@
 """The link goes away under a waiting call: PDP deactivation, a module restart, the device vanishing.
 Each wakes the waiter with its own exception and queues an event."""
 
+import errno
 import threading
 import time
 from typing import List
@@ -29,8 +30,10 @@ def test_pdp_deactivation_wakes_recv(sim_factory, tls_port):
     with _online(bg.first_line) as m:
         s = m.open_ssl("127.0.0.1", tls_port)
         s.settimeout(30)
-        with pytest.raises(qssl.QsslPDPDeactivated):
+        with pytest.raises(ConnectionError) as ei:  # a link loss is a ConnectionError
             s.recv(10)
+        assert type(ei.value) is qssl.QsslPDPDeactivated
+        assert (ei.value.errno, ei.value.code) == (errno.ENETDOWN, qssl.errors.EPDP)
         _wait_event(m, qssl.EventType.PDP_DEACT)
         s.close()
 
@@ -58,7 +61,7 @@ def test_module_reset_and_at(sim_factory):
         outcomes = _at_until_reset(m)
         resets = [o for o in outcomes if isinstance(o, qssl.QsslReset)]
         assert len(resets) <= 1 and all(o == [] for o in outcomes if o not in resets), outcomes
-        assert all(r.code == qssl.errors.ERESET for r in resets)
+        assert all(r.code == qssl.errors.ERESET and r.errno == errno.ECONNRESET for r in resets)
         assert 1 < len(outcomes) < 12
         assert m.at("AT") == []
         assert m.at("ATI")[1] == "Quectel_M66"
@@ -94,6 +97,7 @@ def test_module_reset_wakes_blocked_recv(sim_factory, tls_port):
         assert not th.is_alive(), "recv() was not woken by the restart"
         (what, when), = outcome
         assert isinstance(what, qssl.QsslReset), what
+        assert isinstance(what, ConnectionResetError) and what.errno == errno.ECONNRESET
         assert blocked_since < when < reset_seen + 10  # woken by the restart, not by its 60 s timeout
         with pytest.raises(qssl.QsslReset):
             s.recv(10)  # the socket stays failed
@@ -122,10 +126,12 @@ def test_device_gone_wakes_blocked_recv(sim_factory, tls_port):
         assert not th.is_alive()
         # qssl.h: recv returns QSSL_ENODEV when the device went away; so does every command afterwards.
         assert len(outcome) == 1 and type(outcome[0]) is qssl.QsslNoDevice, outcome
-        assert outcome[0].code == qssl.errors.ENODEV
+        assert outcome[0].code == qssl.errors.ENODEV and outcome[0].errno == errno.ENODEV
+        assert isinstance(outcome[0], ConnectionError)
         _wait_event(m, qssl.EventType.DEVICE_GONE)
-        with pytest.raises(qssl.QsslNoDevice):
+        with pytest.raises(ConnectionError) as ei:
             m.at("AT")
+        assert type(ei.value) is qssl.QsslNoDevice and ei.value.errno == errno.ENODEV
         with pytest.raises(qssl.QsslNoDevice):
             s.recv(10)
     finally:

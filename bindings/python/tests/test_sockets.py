@@ -1,5 +1,6 @@
 """Socket behaviour: byte-exact bulk transfer, timeouts, a closed peer, events and the event fd."""
 
+import errno
 import os
 import select
 import threading
@@ -42,7 +43,7 @@ def test_recv_timeouts(online, tls_port):
         with pytest.raises(qssl.QsslTimeout) as ei:
             s.recv(10)
         assert isinstance(ei.value, TimeoutError)
-        assert ei.value.code == -2
+        assert ei.value.code == -2 and ei.value.errno == errno.ETIMEDOUT
         s.setblocking(False)
         with pytest.raises(BlockingIOError):
             s.recv(10)
