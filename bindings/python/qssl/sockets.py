@@ -53,7 +53,10 @@ class _Socket:
         self.close()
 
     def settimeout(self, timeout: Optional[float]) -> None:
-        """Timeout for recv/recv_into in seconds: None blocks, 0 is non-blocking (BlockingIOError)."""
+        """Timeout in seconds for recv/recv_into and send/sendall. recv: None blocks, 0 is non-blocking
+        (BlockingIOError). send: a positive timeout bounds each call (QsslTimeout, a TimeoutError, if the module
+        took nothing in time); None and 0 use the library's own send deadline (30 s, longer for large sends),
+        since every chunk must wait for the module's SEND OK."""
         if timeout is not None and timeout < 0:
             raise ValueError("timeout must be >= 0 or None")
         self._timeout = timeout
@@ -67,10 +70,13 @@ class _Socket:
         self._timeout = None if flag else 0.0
 
     def fileno(self) -> int:
-        """The modem's event fd (the module multiplexes every socket over one serial port, so a
-        socket has no fd of its own). It is readable while the modem has queued events; a DATA
-        event for this socket's id means recv() will not block."""
-        return self._modem.fileno()
+        """This socket's own pollable fd (``qssl_socket_fd``): readable while recv() would not block (bytes
+        waiting, end of stream, or a failure to report), so ``select``, ``selectors`` and asyncio's
+        ``loop.add_reader`` can watch each socket of a modem on its own. -1 once the socket is closed, as
+        :meth:`socket.socket.fileno`. Owned by the library: never read or close it."""
+        if self._closed or self._modem.closed:
+            return -1
+        return self._modem._lib.qssl_socket_fd(self._modem, self._id)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -82,7 +88,8 @@ class _Socket:
         raw = data if isinstance(data, bytes) else bytes(data)
         if not raw:
             return 0
-        return getattr(self._modem._lib, self._send_fn)(self._modem, self._id, raw, len(raw))
+        ms = 0 if not self._timeout else _timeout_ms(self._timeout)
+        return getattr(self._modem._lib, self._send_fn)(self._modem, self._id, raw, len(raw), ms)
 
     def sendall(self, data: Buffer) -> None:
         """Sends every byte or raises."""
@@ -139,7 +146,7 @@ class _Socket:
 class SSLSocket(_Socket):
     """An SSL connection of the module (AT+QSSLOPEN / QSSLSEND / QSSLRECV / QSSLCLOSE), or with
     ``Modem.open_ssl(..., transparent=True)`` one in transparent mode (see :meth:`suspend`)."""
-    _send_fn = "qssl_send"
+    _send_fn = "qssl_send_timeout"
     _recv_fn = "qssl_recv"
     _close_fn = "qssl_close"
 
@@ -183,6 +190,6 @@ class SSLSocket(_Socket):
 
 class TCPSocket(_Socket):
     """A plain TCP connection of the module (AT+QIOPEN / QISEND / QIRD / QICLOSE)."""
-    _send_fn = "qssl_tcp_send"
+    _send_fn = "qssl_tcp_send_timeout"
     _recv_fn = "qssl_tcp_recv"
     _close_fn = "qssl_tcp_close"

@@ -64,4 +64,4 @@ def test_old_import_paths_still_work():
     import qssl.sockets as sockets
     assert modem.Buffer is sockets.Buffer and modem.WritableBuffer is sockets.WritableBuffer
     from qssl import _lib
-    assert callable(_lib.lib) and len(_lib.SIGNATURES) == 33
+    assert callable(_lib.lib) and {name for name, *_ in _lib.SIGNATURES} >= {"qssl_open", "qssl_socket_fd"}
