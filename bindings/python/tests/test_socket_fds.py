@@ -31,23 +31,16 @@ def test_selectors_tell_two_sockets_of_one_modem_apart(online, tls_port, tcp_por
         sel.register(b, selectors.EVENT_READ, "tcp")
         try:
             assert sel.select(0) == []
-            b.sendall(b"to tcp")
-            ready = sel.select(10)
-            assert [key.data for key, _ in ready] == ["tcp"]
-            got = b""
-            while len(got) < 6:
-                got += b.recv(100)
-            assert got == b"to tcp"
-            assert sel.select(0) == []          # read empty again: no longer readable
-
-            a.sendall(b"to ssl")
-            ready = sel.select(10)
-            assert [key.data for key, _ in ready] == ["ssl"]
-            got = b""
-            while len(got) < 6:
-                got += a.recv(100)
-            assert got == b"to ssl"
-            assert sel.select(0) == []
+            for sock, name in ((b, "tcp"), (a, "ssl")):
+                payload = b"to " + name.encode()
+                sock.sendall(payload)
+                ready = sel.select(10)
+                assert [key.data for key, _ in ready] == [name]
+                got = b""
+                while len(got) < len(payload):
+                    got += sock.recv(100)
+                assert got == payload
+                assert sel.select(0) == []      # read empty again: no longer readable
         finally:
             sel.close()
     assert a.fileno() == -1 and b.fileno() == -1
