@@ -315,7 +315,8 @@ extension Engine {
         transparentSlot = s.slot
         phase = .transparent(slot: s.slot, id: s.id)
         plusCount = 0
-        lastInputTime = monotonicNow()
+        // The guard before a first '+' runs from the start of data mode (or a later byte).
+        lastInputTime = max(lastInputTime, monotonicNow())
         if s.rx.readableBytes > 0 {
             raw(s.rx.readBytes(length: s.rx.readableBytes) ?? [])
             s.rx.clear()
@@ -328,15 +329,19 @@ extension Engine {
         }
     }
 
-    func transparentInput(_ bytes: [UInt8], now: Double) {
+    /// Host bytes in data mode; `times` holds each byte's arrival.
+    func transparentInput(_ bytes: [UInt8], _ times: [Double], now: Double) {
         guard case .transparent(let slot, let id) = phase, let s = socket(slot, id: id) else { return }
         var fwd: [UInt8] = []
         fwd.reserveCapacity(bytes.count)
         for (i, b) in bytes.enumerated() {
-            let silentBefore = i == 0 ? now - lastInputTime >= options.escapeGuardSeconds : false
-            if b == 0x2B && plusCount < 3 && (plusCount > 0 || silentBefore) {
+            let t = times[i]
+            // A '+' starts an escape only after the guard's silence; the next two may follow at once.
+            let counts = b == 0x2B && plusCount < 3 && (plusCount > 0 || silentBefore(t))
+            lastInputTime = max(lastInputTime, t)
+            if counts {
                 plusCount += 1
-                plusTime = now
+                plusTime = t
             } else {
                 if plusCount > 0 { fwd.append(contentsOf: Array(repeating: 0x2B, count: plusCount)); plusCount = 0 }
                 fwd.append(b)

@@ -94,14 +94,19 @@ final class Engine {
     var echoPending: [UInt8] = []
     var phase: Phase = .command
     var input: [UInt8] = []
+    /// When each byte of `input` arrived at the module (the end of its stop bit on the line).
+    var inputAt: [Double] = []
     var inputPos = 0
     var commandCount = 0
     var resetDone = false
     var deferredURCs: [String] = []
 
-    // Transparent-mode and upload escape detection
+    // Transparent-mode and upload escape detection, all on arrival times
     var plusCount = 0
+    /// Arrival of the last '+' counted in `plusCount`.
     var plusTime = 0.0
+    /// Arrival of the last byte consumed (or the moment data mode began, if later): the start of the
+    /// silence a first '+' needs before it.
     var lastInputTime = 0.0
 
     // Network state
@@ -212,15 +217,21 @@ final class Engine {
 
     // MARK: input
 
-    func feed(_ bytes: [UInt8], now: Double) {
+    /// Bytes from the host; byte i arrived at `first + i * spacing` (spacing 0 without a line rate).
+    func feed(_ bytes: [UInt8], first: Double, spacing: Double, now: Double) {
+        let times = (0..<bytes.count).map { first + Double($0) * spacing }
         if case .transparent = phase {
-            transparentInput(bytes, now: now)
-            lastInputTime = now
+            transparentInput(bytes, times, now: now)
             return
         }
         input.append(contentsOf: bytes)
+        inputAt.append(contentsOf: times)
         process(now: now)
-        lastInputTime = now
+    }
+
+    /// Whether a '+' arriving at `t` follows the guard's silence (strict: exactly escapeGuardSeconds).
+    func silentBefore(_ t: Double) -> Bool {
+        t - lastInputTime >= options.escapeGuardSeconds
     }
 
     /// Consumes buffered input until it runs out or a phase has to wait for the network.
@@ -229,6 +240,7 @@ final class Engine {
             switch phase {
             case .command:
                 let b = input[inputPos]
+                lastInputTime = max(lastInputTime, inputAt[inputPos])
                 inputPos += 1
                 if echo { echoPending.append(b) }
                 if b == CR {
@@ -247,6 +259,7 @@ final class Engine {
                 let n = min(remaining, input.count - inputPos)
                 data.append(contentsOf: input[inputPos..<(inputPos + n)])
                 inputPos += n
+                lastInputTime = max(lastInputTime, inputAt[inputPos - 1])
                 if n == remaining {
                     phase = .command
                     finishSend(slot: slot, id: id, data: data)
@@ -255,6 +268,7 @@ final class Engine {
                 }
             case .sendCtrlZ(let slot, let id, var data):
                 let b = input[inputPos]
+                lastInputTime = max(lastInputTime, inputAt[inputPos])
                 inputPos += 1
                 if b == 0x1A {
                     phase = .command
@@ -268,12 +282,19 @@ final class Engine {
                 }
             case .upload(let name, let size, var data, let deadline):
                 let n = min(size - data.count, input.count - inputPos)
-                for b in input[inputPos..<(inputPos + n)] {
-                    plusCount = b == 0x2B ? plusCount + 1 : 0
+                for i in inputPos..<(inputPos + n) {
+                    // "+++" counts only after the guard's silence; any byte after the third cancels it.
+                    let t = inputAt[i]
+                    if input[i] == 0x2B && plusCount < 3 && (plusCount > 0 || silentBefore(t)) {
+                        plusCount += 1
+                        plusTime = t
+                    } else {
+                        plusCount = 0
+                    }
+                    lastInputTime = max(lastInputTime, t)
                 }
                 data.append(contentsOf: input[inputPos..<(inputPos + n)])
                 inputPos += n
-                if plusCount >= 3 { plusTime = now }
                 if data.count >= size {
                     finishUpload(name: name, data: data)
                 } else {
@@ -285,8 +306,9 @@ final class Engine {
             case .transparent:
                 // Left command mode for a data pipe (ATO): the rest is payload.
                 let rest = Array(input[inputPos...])
+                let times = Array(inputAt[inputPos...])
                 inputPos = input.count
-                transparentInput(rest, now: now)
+                transparentInput(rest, times, now: now)
             }
         }
         compactInput()
@@ -296,9 +318,11 @@ final class Engine {
     func compactInput() {
         if inputPos >= input.count {
             input.removeAll(keepingCapacity: input.capacity < 1 << 16)
+            inputAt.removeAll(keepingCapacity: inputAt.capacity < 1 << 16)
             inputPos = 0
         } else if inputPos > 4096 {
             input.removeFirst(inputPos)
+            inputAt.removeFirst(inputPos)
             inputPos = 0
         }
     }
@@ -308,7 +332,8 @@ final class Engine {
     func tick(now: Double) {
         switch phase {
         case .upload(let name, let size, var data, let deadline):
-            if plusCount >= 3 && now - plusTime >= options.escapeGuardSeconds {
+            // No byte arrived since the third '+' (one would have reset plusCount).
+            if plusCount == 3 && now - plusTime >= options.escapeGuardSeconds {
                 data.removeLast(3)
                 plusCount = 0
                 finishUpload(name: name, data: data)
@@ -355,6 +380,7 @@ final class Engine {
         echoPending.removeAll()
         phase = .command
         input.removeAll()
+        inputAt.removeAll()
         inputPos = 0
         deferredURCs.removeAll()
         plusCount = 0

@@ -294,7 +294,9 @@ extension VirtualModule {
         return r
     }
 
-    func handleInput(_ bytes: [UInt8]) { withEngine { $0.feed(bytes, now: monotonicNow()) } }
+    func handleInput(_ bytes: [UInt8], first: Double, spacing: Double, now: Double) {
+        withEngine { $0.feed(bytes, first: first, spacing: spacing, now: now) }
+    }
     func tick() { withEngine { $0.tick(now: monotonicNow()) } }
     func outputDrained() { withEngine { $0.outputDrained() } }
 

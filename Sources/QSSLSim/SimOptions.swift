@@ -10,7 +10,9 @@ public struct SimOptions: Sendable {
     public var noiseURCProbability: Double = 0
     /// Probability (0...1) that an AT+QSSLSEND / AT+QISEND answers SEND FAIL (nothing is sent).
     public var sendFailProbability: Double = 0
-    /// Throttle output to this baud rate (baud/10 bytes per second); nil = as fast as the pty takes it.
+    /// The UART's baud rate: both directions move baud/10 bytes per second, and the "+++" guard times are
+    /// measured on the line (when the bytes arrive, not when the host wrote them). nil = as fast as the
+    /// pty goes, guards measured when the sim reads the bytes.
     public var baud: Int? = nil
     /// After this many AT commands the module "reboots": it prints RDY (and the start-up URCs) and forgets
     /// all state (sockets, PDP, SSL contexts, RAM files; NVRAM files survive as on a real module).

@@ -217,20 +217,52 @@ public final class VirtualModule: @unchecked Sendable {
 
     // MARK: input
 
+    /// Reads the host's bytes. With a baud rate the bytes cross the line one by one: the reader takes them
+    /// no faster than baud/10 per second (a token bucket holding 20 ms of line time), so the rest stays in
+    /// the pty and the host's write() blocks as on a real UART, and each byte gets an arrival time on a
+    /// line clock (the previous arrival plus one byte time, or the time it was read if later).
     private func readerLoop() {
         var buf = [UInt8](repeating: 0, count: 65536)
+        let bytesPerSecond = options.baud.map { max(1.0, Double($0) / 10.0) }
+        let byteTime = bytesPerSecond.map { 1 / $0 } ?? 0
+        let burst = bytesPerSecond.map { max(1.0, $0 / 50) } ?? 0
+        // Read in batches of at least ~2 ms of line time: one read per byte would take the engine lock
+        // thousands of times a second.
+        let batch = bytesPerSecond.map { min(burst, max(1.0, $0 / 500)) } ?? 0
+        var tokens = burst
+        var refilled = monotonicNow()
+        var lastArrival = -Double.infinity
         while !isStopping {
             lock.lock()
             let paused = st.inputPaused
             lock.unlock()
+            var limit = buf.count
+            if let bps = bytesPerSecond {
+                let now = monotonicNow()
+                tokens = min(burst, tokens + (now - refilled) * bps)
+                refilled = now
+                if tokens < batch {
+                    sleepSeconds(min(0.02, (batch - tokens) / bps))
+                    tick()
+                    continue
+                }
+                limit = min(limit, Int(tokens))
+            }
             var p = pollfd(fd: masterFD, events: paused ? 0 : Int16(POLLIN), revents: 0)
             _ = poll(&p, 1, 20)
             if !paused && (p.revents & Int16(POLLIN)) != 0 {
-                let n = buf.withUnsafeMutableBytes { read(masterFD, $0.baseAddress, $0.count) }
+                let n = buf.withUnsafeMutableBytes { read(masterFD, $0.baseAddress, limit) }
                 if n > 0 {
                     let bytes = Array(buf[0..<n])
                     log(out: false, bytes)
-                    handleInput(bytes)
+                    let now = monotonicNow()
+                    var first = now
+                    if bytesPerSecond != nil {
+                        tokens -= Double(n)
+                        first = max(lastArrival + byteTime, now)
+                        lastArrival = first + Double(n - 1) * byteTime
+                    }
+                    handleInput(bytes, first: first, spacing: byteTime, now: now)
                 } else if n < 0 && errno != EAGAIN && errno != EINTR {
                     // EIO until a client has opened the slave: retry.
                     sleepSeconds(0.01)

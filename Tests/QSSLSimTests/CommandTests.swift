@@ -79,13 +79,16 @@ import Testing
         try p.ok("AT+QSECDEL=\"RAM:any name.pem\"")
         #expect(try p.command("AT+QSECDEL=\"RAM:any name.pem\"").final.hasPrefix("+CME ERROR"))
         _ = try upload(p, name: "RAM:any name.pem", data)
-        // "+++" ends the upload early: the module reports what it got.
+        // "+++" after a second of silence ends the upload early: the module reports what it got. Without the
+        // silence before it, "+++" is data.
         try p.ok("AT+QSECDEL=\"NVRAM:CK0\"")
         #expect(try p.command("AT+QSECWRITE=\"NVRAM:CK0\",100,100").final == "CONNECT")
         try p.write("abcde+++")
+        Thread.sleep(forTimeInterval: 1.3)  // the escape guard (1 s) is the subject
+        try p.write("+++")
         let r = try p.response()
         #expect(r.final == "OK")
-        #expect(r.lines == ["+QSECWRITE: 5,\(hexString(UploadChecksum.of(Array("abcde".utf8))))"])
+        #expect(r.lines == ["+QSECWRITE: 8,\(hexString(UploadChecksum.of(Array("abcde+++".utf8))))"])
         #expect(try p.ok("AT+QSECWRITE=?").count == 1)
     }
 
