@@ -47,7 +47,7 @@ struct QSSLSimCommand: ParsableCommand {
     @Option(name: .customLong("send-fail"), help: "Probability (0-1) that QSSLSEND/QISEND answers SEND FAIL.")
     var sendFail: Double = 0
 
-    @Option(help: "Throttle output to this baud rate (baud/10 bytes per second).")
+    @Option(help: "UART baud rate: both directions move baud/10 bytes per second; +++ guards are timed on the line.")
     var baud: Int?
 
     @Option(name: .customLong("reset-after"), help: "Emit RDY and forget all state after N AT commands.")
@@ -61,6 +61,10 @@ struct QSSLSimCommand: ParsableCommand {
 
     @Flag(name: .customLong("closed-drops-data"), help: "On a peer close, report \"closed\" at once and drop unread data.")
     var closedDropsData = false
+
+    @Option(name: .customLong("close-line"),
+            help: "Line printed when the peer closes a transparent SSL connection: urc (+QSSLURC: \"closed\",<id>), closed (CLOSED) or no-carrier (NO CARRIER).")
+    var closeLine: CloseLine = .urc
 
     @Option(help: "Append a log of every byte in both directions to this file.")
     var log: String?
@@ -95,6 +99,7 @@ struct QSSLSimCommand: ParsableCommand {
         o.resetRepeats = resetRepeats
         o.pdpDeactAfterSeconds = pdpDeactAfter
         o.closedDropsUnreadData = closedDropsData
+        o.closeLine = closeLine
         o.logPath = log
         o.allowNonLoopback = allowNonLoopback
         o.seed = seed
@@ -112,6 +117,8 @@ struct QSSLSimCommand: ParsableCommand {
         module?.stop()
     }
 }
+
+extension CloseLine: ExpressibleByArgument {}
 
 struct EchoServer: ParsableCommand {
     static let configuration = CommandConfiguration(
