@@ -19,6 +19,12 @@ public struct SimOptions: Sendable {
     public var resetAfterCommands: Int? = nil
     /// Reset again every `resetAfterCommands` commands (default: only once).
     public var resetRepeats: Bool = false
+    /// The Nth AT command since start-up (a reset does not restart the count) gets no answer: the module
+    /// reboots instead, as with `resetAfterCommands`.
+    public var resetInsteadOfAnswer: Int? = nil
+    /// The Nth AT command since start-up is swallowed: only its echo (if on), never a result; the module
+    /// answers later commands normally.
+    public var unanswered: Int? = nil
     /// `+PDP DEACT` this many seconds after AT+QIACT, closing every socket.
     public var pdpDeactAfterSeconds: Double? = nil
     /// When the peer closes, report "closed" at once and drop unread data (default: report it after the host

@@ -56,6 +56,12 @@ struct QSSLSimCommand: ParsableCommand {
     @Flag(name: .customLong("reset-repeats"), help: "With --reset-after: reset again every N commands.")
     var resetRepeats = false
 
+    @Option(name: .customLong("reset-instead-of-answer"), help: "The Nth AT command gets no answer: the module reboots instead (RDY, state forgotten).")
+    var resetInsteadOfAnswer: Int?
+
+    @Option(help: "The Nth AT command is swallowed: echo only, never a result; later commands are answered.")
+    var unanswered: Int?
+
     @Option(name: .customLong("pdp-deact-after"), help: "Emit +PDP DEACT (closing every socket) this many seconds after AT+QIACT.")
     var pdpDeactAfter: Double?
 
@@ -97,6 +103,8 @@ struct QSSLSimCommand: ParsableCommand {
         o.baud = baud
         o.resetAfterCommands = resetAfter
         o.resetRepeats = resetRepeats
+        o.resetInsteadOfAnswer = resetInsteadOfAnswer
+        o.unanswered = unanswered
         o.pdpDeactAfterSeconds = pdpDeactAfter
         o.closedDropsUnreadData = closedDropsData
         o.closeLine = closeLine

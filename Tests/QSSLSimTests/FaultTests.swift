@@ -61,3 +61,48 @@ import Testing
         #expect(String(decoding: p.buf, as: UTF8.self) == "")
     }
 }
+
+/// Faults for the driver's fault matrix: a command answered by a reboot, a command never answered.
+@Suite struct UnansweredCommandTests {
+    static let startUp = "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n"
+
+    /// Writes `text` and waits until the port holds exactly `expected` (more bytes fail the comparison).
+    func exchange(_ p: Port, _ text: String, _ expected: String) throws {
+        try p.write(text)
+        try p.need(expected.utf8.count, timeout: 10)
+        #expect(String(decoding: p.buf, as: UTF8.self) == expected)
+        p.buf.removeAll()
+    }
+
+    @Test func resetInsteadOfAnswer() throws {
+        let m = try startSim { $0.resetInsteadOfAnswer = 4 }
+        defer { m.stop() }
+        let p = try Port(m.slavePath)
+        try p.ok("ATE0")                                 // 1
+        _ = try upload(p, name: "RAM:x", [1, 2, 3])      // 2
+        _ = try upload(p, name: "NVRAM:CA0", [1, 2, 3])  // 3
+        #expect(p.urcs.isEmpty)
+        // 4: no OK, only the start-up lines of a reboot.
+        try exchange(p, "AT+QSSLCFG=\"sslversion\",1,1\r", UnansweredCommandTests.startUp)
+        // Echo is on again, the RAM file and the setting are gone, NVRAM stays.
+        try exchange(p, "ATE0\r", "ATE0\r\r\nOK\r\n")
+        #expect(try p.command("AT+QSECREAD=\"RAM:x\"").final.hasPrefix("+CME ERROR"))
+        #expect(try p.ok("AT+QSECREAD=\"NVRAM:CA0\"").count == 1)
+        #expect(try p.ok("AT+QSSLCFG=\"sslversion\",1") == ["+QSSLCFG: \"sslversion\",4"])
+        // Only once: later commands are answered.
+        for _ in 0..<8 { try p.ok("AT") }
+        #expect(p.urcs.isEmpty)
+    }
+
+    @Test func unansweredCommandIsSwallowed() throws {
+        let m = try startSim { $0.unanswered = 2 }
+        defer { m.stop() }
+        let p = try Port(m.slavePath)
+        try exchange(p, "AT+GSN\r", "AT+GSN\r\r\n866000000000001\r\n\r\nOK\r\n")
+        // 2 is echoed and never answered, nor carried out (echo stays on); 3 is answered next.
+        try exchange(p, "ATE0\rAT+GMM\r", "ATE0\rAT+GMM\r\r\nQuectel_M66\r\n\r\nOK\r\n")
+        try exchange(p, "ATE0\r", "ATE0\r\r\nOK\r\n")
+        #expect(try p.ok("AT+GMM") == ["Quectel_M66"])
+        #expect(p.urcs.isEmpty)
+    }
+}
