@@ -29,6 +29,13 @@ extension Engine {
         let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
         guard text.count >= 2, text.prefix(2).uppercased() == "AT" else { return }  // modules ignore non-AT lines
         commandCount += 1
+        commandTotal += 1
+        // Both faults strike after the line was read: its echo has gone out already.
+        if commandTotal == options.resetInsteadOfAnswer {
+            commandCount = 0
+            return moduleReset()
+        }
+        if commandTotal == options.unanswered { return }
         dispatch(text.dropFirst(2), now: now)
         if let n = options.resetAfterCommands, n > 0, !resetDone || options.resetRepeats, commandCount >= n {
             resetDone = true

@@ -270,6 +270,8 @@ extension Engine {
     func reportClosed(_ s: SimSocket) {
         dropSocket(s)
         switch s.kind {
+        // A transparent connection's end is the line the module is configured to print, in or out of data mode.
+        case .ssl where s.connectMode == 1: urc(options.closeLine.text(slot: s.slot))
         case .ssl: urc("+QSSLURC: \"closed\",\(s.slot)")
         case .tcp: urc("\(s.slot), CLOSED")
         }

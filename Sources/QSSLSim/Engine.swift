@@ -98,6 +98,8 @@ final class Engine {
     var inputAt: [Double] = []
     var inputPos = 0
     var commandCount = 0
+    /// AT commands since start-up; a reset does not restart it (resetInsteadOfAnswer, unanswered).
+    var commandTotal = 0
     var resetDone = false
     var deferredURCs: [String] = []
 

@@ -19,11 +19,19 @@ public struct SimOptions: Sendable {
     public var resetAfterCommands: Int? = nil
     /// Reset again every `resetAfterCommands` commands (default: only once).
     public var resetRepeats: Bool = false
+    /// The Nth AT command since start-up (a reset does not restart the count) gets no answer: the module
+    /// reboots instead, as with `resetAfterCommands`.
+    public var resetInsteadOfAnswer: Int? = nil
+    /// The Nth AT command since start-up is swallowed: only its echo (if on), never a result; the module
+    /// answers later commands normally.
+    public var unanswered: Int? = nil
     /// `+PDP DEACT` this many seconds after AT+QIACT, closing every socket.
     public var pdpDeactAfterSeconds: Double? = nil
     /// When the peer closes, report "closed" at once and drop unread data (default: report it after the host
     /// has read everything buffered).
     public var closedDropsUnreadData: Bool = false
+    /// How the end of a transparent-mode (connectmode 1) SSL connection is printed when the peer closes it.
+    public var closeLine: CloseLine = .urc
     /// Append a log of every byte in both directions to this file.
     public var logPath: String? = nil
     /// Allow QSSLOPEN / QIOPEN to non-loopback destinations.
@@ -40,6 +48,24 @@ public struct SimOptions: Sendable {
     public var socketBufferLimit: Int = 64 * 1024
 
     public init() {}
+}
+
+/// The line a module prints when the peer ends a transparent-mode connection.
+public enum CloseLine: String, Sendable, CaseIterable {
+    /// `+QSSLURC: "closed",<id>` (the M66's SSL URC).
+    case urc
+    /// `CLOSED` (M-series TCP transparent mode).
+    case closed
+    /// `NO CARRIER` (newer modules).
+    case noCarrier = "no-carrier"
+
+    func text(slot: Int) -> String {
+        switch self {
+        case .urc: return "+QSSLURC: \"closed\",\(slot)"
+        case .closed: return "CLOSED"
+        case .noCarrier: return "NO CARRIER"
+        }
+    }
 }
 
 /// SplitMix64: small, seedable, good enough for test randomness.

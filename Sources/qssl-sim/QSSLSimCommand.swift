@@ -47,7 +47,7 @@ struct QSSLSimCommand: ParsableCommand {
     @Option(name: .customLong("send-fail"), help: "Probability (0-1) that QSSLSEND/QISEND answers SEND FAIL.")
     var sendFail: Double = 0
 
-    @Option(help: "Throttle output to this baud rate (baud/10 bytes per second).")
+    @Option(help: "UART baud rate: both directions move baud/10 bytes per second; +++ guards are timed on the line.")
     var baud: Int?
 
     @Option(name: .customLong("reset-after"), help: "Emit RDY and forget all state after N AT commands.")
@@ -56,11 +56,21 @@ struct QSSLSimCommand: ParsableCommand {
     @Flag(name: .customLong("reset-repeats"), help: "With --reset-after: reset again every N commands.")
     var resetRepeats = false
 
+    @Option(name: .customLong("reset-instead-of-answer"), help: "The Nth AT command gets no answer: the module reboots instead (RDY, state forgotten).")
+    var resetInsteadOfAnswer: Int?
+
+    @Option(help: "The Nth AT command is swallowed: echo only, never a result; later commands are answered.")
+    var unanswered: Int?
+
     @Option(name: .customLong("pdp-deact-after"), help: "Emit +PDP DEACT (closing every socket) this many seconds after AT+QIACT.")
     var pdpDeactAfter: Double?
 
     @Flag(name: .customLong("closed-drops-data"), help: "On a peer close, report \"closed\" at once and drop unread data.")
     var closedDropsData = false
+
+    @Option(name: .customLong("close-line"),
+            help: "Line printed when the peer closes a transparent SSL connection: urc (+QSSLURC: \"closed\",<id>), closed (CLOSED) or no-carrier (NO CARRIER).")
+    var closeLine: CloseLine = .urc
 
     @Option(help: "Append a log of every byte in both directions to this file.")
     var log: String?
@@ -93,8 +103,11 @@ struct QSSLSimCommand: ParsableCommand {
         o.baud = baud
         o.resetAfterCommands = resetAfter
         o.resetRepeats = resetRepeats
+        o.resetInsteadOfAnswer = resetInsteadOfAnswer
+        o.unanswered = unanswered
         o.pdpDeactAfterSeconds = pdpDeactAfter
         o.closedDropsUnreadData = closedDropsData
+        o.closeLine = closeLine
         o.logPath = log
         o.allowNonLoopback = allowNonLoopback
         o.seed = seed
@@ -112,6 +125,8 @@ struct QSSLSimCommand: ParsableCommand {
         module?.stop()
     }
 }
+
+extension CloseLine: ExpressibleByArgument {}
 
 struct EchoServer: ParsableCommand {
     static let configuration = CommandConfiguration(

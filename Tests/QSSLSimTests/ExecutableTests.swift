@@ -56,6 +56,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: link))
     }
 
+    /// The fault and line flags reach the module: command 2 is swallowed, command 3 brings a reboot.
+    @Test func faultAndLineFlags() throws {
+        let (sim, slave) = try launch(["--baud", "115200", "--close-line", "no-carrier", "--unanswered", "2",
+                                       "--reset-instead-of-answer", "3"])
+        defer { _ = terminate(sim) }
+        let port = try Port(slave)
+        try port.ok("ATE0")
+        try port.write("AT\rAT\r")
+        try port.need(UnansweredCommandTests.startUp.utf8.count, timeout: 10)
+        #expect(String(decoding: port.buf, as: UTF8.self) == UnansweredCommandTests.startUp)
+        port.buf.removeAll()
+        try port.write("ATE0\r")
+        #expect(try port.token() == .line("ATE0"))
+        #expect(try port.response().final == "OK")
+        try port.ok("AT")
+    }
+
     /// `--host` puts the server on another address; `--tls-min` / `--tls-max` pin its TLS versions.
     @Test func echoServerHostAndTLSVersions() throws {
         let addr = try firstNonLoopbackIPv4()
