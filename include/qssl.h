@@ -400,7 +400,7 @@ int qssl_close(qssl_modem *m, int id);
  * counts that second from when the last byte has crossed the line (the driver's queue is empty and
  * the bytes' line time at the configured baud has passed), not from when write() returned, so a close
  * or suspend right after a large qssl_send waits for the data to drain first: about
- * 1.2 s + (bytes still queued, at most 16 KiB) * 10 / baud. It then waits for the module's OK; a "+++"
+ * 1.2 s + (bytes still queued, at most 64 KiB) * 10 / baud. It then waits for the module's OK; a "+++"
  * that brings no OK (the module took it as data) is tried again after another guard time, three times
  * in all, and is never followed by an AT command, which the module would forward to the peer.
  * While the socket is in data mode every call that needs an AT command (qssl_at, qssl_state, the

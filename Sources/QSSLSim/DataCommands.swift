@@ -319,16 +319,7 @@ extension Engine {
         plusCount = 0
         // The guard before a first '+' runs from the start of data mode (or a later byte).
         lastInputTime = max(lastInputTime, monotonicNow())
-        if s.rx.readableBytes > 0 {
-            raw(s.rx.readBytes(length: s.rx.readableBytes) ?? [])
-            s.rx.clear()
-        }
-        if s.state == .peerClosed {
-            enterCommandPhase()
-            reportClosed(s)
-        } else {
-            resumeReading(s)
-        }
+        pumpTransparent(s)
     }
 
     /// Host bytes in data mode; `times` holds each byte's arrival.

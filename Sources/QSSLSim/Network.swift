@@ -117,10 +117,30 @@ extension Engine {
 
     /// Whether the socket may take more bytes from the network now.
     func wantsRead(_ s: SimSocket) -> Bool {
-        if case .transparent(let slot, _) = phase, slot == s.slot {
-            return module.queuedOutput < options.socketBufferLimit
+        s.rx.readableBytes < options.socketBufferLimit
+    }
+
+    /// Bytes the module's UART transmit queue holds in data mode: about 20 ms of line time with --baud. A real
+    /// module keeps the rest in its socket buffer, so its OK to "+++" (and the bytes after ATO) are not stuck
+    /// behind seconds of queued data.
+    var uartQueueLimit: Int { options.baud.map { max(64, $0 / 500) } ?? options.socketBufferLimit }
+
+    /// Data mode: moves socket bytes to the UART as it has room; once they are all out and the peer has
+    /// closed, leaves data mode and says so.
+    func pumpTransparent(_ s: SimSocket) {
+        guard case .transparent(let slot, _) = phase, slot == s.slot else { return }
+        let room = uartQueueLimit - module.queuedOutput
+        if room > 0 && s.rx.readableBytes > 0 {
+            raw(s.rx.readBytes(length: min(room, s.rx.readableBytes)) ?? [])
+            if s.rx.readableBytes == 0 { s.rx.clear() } else if s.rx.readerIndex > 1 << 16 { s.rx.discardReadBytes() }
         }
-        return s.rx.readableBytes < options.socketBufferLimit
+        if s.rx.readableBytes > 0 { return }
+        if s.state == .peerClosed {
+            enterCommandPhase()
+            reportClosed(s)
+        } else {
+            resumeReading(s)
+        }
     }
 
     // MARK: network events (engine lock held)
@@ -147,7 +167,8 @@ extension Engine {
 
     func netData(_ s: SimSocket, _ buf: inout ByteBuffer) {
         if case .transparent(let slot, _) = phase, slot == s.slot {
-            raw(buf.readBytes(length: buf.readableBytes) ?? [])
+            s.rx.writeBuffer(&buf)
+            pumpTransparent(s)
             return
         }
         let wasEmpty = s.rx.readableBytes == 0
@@ -176,8 +197,7 @@ extension Engine {
             error()
         }
         if case .transparent(let slot, _) = phase, slot == s.slot {
-            enterCommandPhase()
-            reportClosed(s)
+            pumpTransparent(s)   // the bytes still buffered go out first
             return
         }
         // Otherwise "closed" follows the host's read of the last buffered byte (readOut / enterTransparent).
@@ -199,7 +219,7 @@ extension Engine {
     }
 
     func outputDrained() {
-        if case .transparent(let slot, _) = phase, let s = sockets[slot] { resumeReading(s) }
+        if case .transparent(let slot, _) = phase, let s = sockets[slot] { pumpTransparent(s) }
     }
 }
 

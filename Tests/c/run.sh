@@ -57,7 +57,9 @@ programs=(example test_hostile test_flows test_transparent test_cycles test_esca
 # Each run: "program [mode]" and the module's flags. A short "+++" guard on the module's side keeps each escape
 # of test_transparent near the library's own second; test_escape runs on a line with physics (115200 baud
 # both ways, the real 1 s guard enforced against the time bytes cross the line).
-runs=("example|" "test_hostile|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|")
+runs=("example|" "test_hostile|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|"
+      "test_escape load|--baud 115200" "test_escape peer-close|--baud 115200 --close-line closed"
+      "test_escape peer-close|--baud 115200 --close-line no-carrier" "test_escape peer-close|--close-line urc")
 failed=()
 for mode in $modes; do
     flags=(-std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I"$root/include")

@@ -74,9 +74,11 @@ public struct ChannelOptions: Sendable {
     public var guardTimeMs: Int = 1000
     /// Added to the guard before "+++": the line clock is an estimate, and the module's clock is not ours.
     public var guardMarginMs: Int = 200
-    /// Bytes that can sit between write() and the wire: the tty's buffer and a USB bridge's FIFO (a pty holds
-    /// about 12 KiB). Bounds the line clock when the far end reads faster than the nominal rate.
-    public var maxQueuedLineBytes: Int = 16384
+    /// Bytes that can sit between write() and the far end's reader: the tty's buffer and a USB bridge's FIFO,
+    /// or a pty's buffers (measured: over 20 KiB while the other side reads at 115200 baud). Only bounds the line
+    /// clock when the far end reads faster than the nominal rate (a pty with no line behind it); a real UART
+    /// never does, so a larger value costs nothing on hardware.
+    public var maxQueuedLineBytes: Int = 65536
     /// How long the port must stay quiet after an exit line in data mode (see DataModeExitScanner) before the
     /// line counts as the module's; bytes that could be the start of one are held that long.
     public var dataModeQuietMs: Int = 200
