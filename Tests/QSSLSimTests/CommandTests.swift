@@ -84,7 +84,7 @@ import Testing
         try p.ok("AT+QSECDEL=\"NVRAM:CK0\"")
         #expect(try p.command("AT+QSECWRITE=\"NVRAM:CK0\",100,100").final == "CONNECT")
         try p.write("abcde+++")
-        Thread.sleep(forTimeInterval: 1.3)  // the escape guard (1 s) is the subject
+        Thread.sleep(forTimeInterval: 1.5)  // the escape guard (1 s) is the subject
         try p.write("+++")
         let r = try p.response()
         #expect(r.final == "OK")
