@@ -180,7 +180,9 @@ struct ChannelTests {
         #expect(urcs.wait { $0.count >= 1 })
         #expect(urcs.all == [.other("ALREADY CONNECT")])
         // As QIOPEN's own answer it is still the final result.
-        let o = try c.execute(ATRequest("AT+QIOPEN=1,\"TCP\",\"127.0.0.1\",80"), timeoutMs: 2000)
+        var open1 = ATRequest("AT+QIOPEN=1,\"TCP\",\"127.0.0.1\",80")
+        open1.endsOnAlreadyConnect = true
+        let o = try c.execute(open1, timeoutMs: 2000)
         #expect(o.final == .alreadyConnect)
         #expect(t.mismatches.isEmpty)
     }

@@ -4,54 +4,31 @@ import QSSLCore
 /// A request queued on, or in flight in, the channel. Touched by the I/O thread only once dequeued.
 final class PendingRequest {
     enum Kind {
-        /// An AT command (maybe with a payload for "> " / CONNECT).
+        /// An AT command (maybe with a payload for "> " / CONNECT): run by the dialogue.
         case command
-        /// Bytes written as they are in raw mode; completes once written.
+        /// Bytes written as they are in data mode; completes once written.
         case rawWrite
-        /// "+++" with guard times; completes on the final result.
+        /// "+++" with guard times; completes on the module's OK (see `ATChannel.exitDataMode`).
         case escape
     }
 
+    let id: Int
     let kind: Kind
     let request: ATRequest
     var deadline: UInt64
     let lateFinalWaitMs: Int
     let completion: (Result<ATResponse, QsslError>) -> Void
-    /// "+CPIN:" for "AT+CPIN?": lines the parser took for URCs but that answer this command. Only read and
-    /// test commands ("?") claim such lines: a write command like AT+QSSLOPEN=2,... must not swallow the
-    /// asynchronous "+QSSLOPEN: 1,0" of an earlier open.
-    let solicitedPrefix: String?
-    var lines: [String] = []
-    var payloads: [ATPayload] = []
-    /// The payload (or "+++") has been queued for writing.
+    /// The "+++" has been written.
     var payloadSent = false
 
-    init(kind: Kind, request: ATRequest, deadline: UInt64, lateFinalWaitMs: Int,
+    init(id: Int, kind: Kind, request: ATRequest, deadline: UInt64, lateFinalWaitMs: Int,
          completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
+        self.id = id
         self.kind = kind
         self.request = request
         self.deadline = deadline
         self.lateFinalWaitMs = lateFinalWaitMs
         self.completion = completion
-        solicitedPrefix = kind == .command ? PendingRequest.prefix(of: request.command) : nil
-    }
-
-    /// "AT+NAME?" / "AT+NAME=?" -> "+NAME:" (ASCII upper case); nil for other commands.
-    static func prefix(of command: String) -> String? {
-        var u = command.utf8.makeIterator()
-        guard let a = u.next(), a | 0x20 == 0x61, let t = u.next(), t | 0x20 == 0x74, let plus = u.next(),
-              plus == 0x2B else { return nil }
-        var name: [UInt8] = [0x2B]
-        var query = false
-        while let c = u.next() {
-            if c == 0x3F { query = true; break }                       // ?
-            if c == 0x3D { query = u.next() == 0x3F; break }           // =?
-            if c == 0x20 || c == 0x3B { break }                        // space ;
-            name.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c)
-        }
-        if name.count == 1 || !query { return nil }
-        name.append(0x3A)
-        return String(decoding: name, as: UTF8.self)
     }
 }
 
@@ -65,21 +42,8 @@ final class ResultBox {
 /// thread) until the request completes or its deadline passes. `submit` never blocks. Handlers (`urcHandler`,
 /// `traceHandler`, `onDeviceGone`, completions) run on the I/O thread; they may call `submit` and `closeAsync`.
 ///
-/// **Timeouts and late answers.** AT has no request tags, so a final result that arrives after its command timed
-/// out could be taken for the next command's answer. The channel prevents that by draining: when a command times
-/// out, its caller gets `.timedOut` at once, but the channel sends nothing else until that command's late final
-/// result arrives (it is swallowed, with any late lines and payloads) or `ChannelOptions.lateFinalWaitMs` passes.
-/// If the module asks for the timed-out command's payload ("> " or CONNECT) the channel still sends it, so the
-/// module leaves its data state and the stream stays in step; the outcome of a timed-out command is therefore
-/// unknown, as with any timeout. Queued requests keep their own deadlines while the channel drains. The one case
-/// not covered is a final arriving later than `lateFinalWaitMs`; pick a timeout that covers the command.
-///
-/// **Which line belongs to whom.** Lines in the URC table (Parser/ATTokenTable) go to `urcHandler` even in the
-/// middle of a response, unless they carry the running command's own prefix ("+CPIN: READY" for AT+CPIN?).
-/// `<n>, CONNECT OK` / `<n>, CONNECT FAIL` come after QIOPEN's OK, so they are URCs, not finals; so is
-/// ALREADY CONNECT unless the command in flight is AT+QIOPEN. Any other line while a command runs is that
-/// command's answer line (AT has no way to tell an unknown unsolicited line apart); with no command running it
-/// is `.other`. RDY fails the command in flight with `.reset` (see `ATRequest.survivesRestart`).
+/// **The rules of AT** (which line answers whom, late answers after a timeout, RDY, ALREADY CONNECT) are
+/// `ATDialogue`'s, in QSSLCore: the channel feeds it parser events and clock ticks and applies its actions.
 ///
 /// **Data mode.** After `enterDataMode` (or the CONNECT of a request that declares its exit lines) every byte
 /// from the module is socket data for `dataModeHandler`, except a line by which the module leaves data mode by
@@ -97,8 +61,8 @@ public final class ATChannel: @unchecked Sendable {
     // Shared state, guarded by `lock`.
     let lock = Lock()
     let doneCond: Condition
-    private var queue: [PendingRequest] = []
-    private var queueHead = 0
+    private var queue = FIFO<PendingRequest>()
+    private var nextID = 0
     private var wakeFD: Int32 = -1
     private var thread: PosixThread?
     private var stopping = false
@@ -115,13 +79,14 @@ public final class ATChannel: @unchecked Sendable {
 
     // I/O thread state.
     private var parser = ATParser()
+    private var dialogue = ATDialogue()
+    private var actions: [ATDialogue.Action] = []
     private var events: [ATEvent] = []
     private var readBuf: UnsafeMutableRawBufferPointer
     private var outBuf: [UInt8] = []
     private var outOffset = 0
+    /// The request in flight: a command (the dialogue runs it), a raw write or an escape.
     private var current: PendingRequest?
-    private var draining: PendingRequest?
-    private var drainUntil: UInt64 = 0
     /// Line clock: when the last byte written will have crossed the line at the transport's rate.
     private var lineIdleNs: UInt64 = 0
     /// When the driver's queue was last seen to go empty after being seen full (0: never seen full).
@@ -215,40 +180,6 @@ public final class ATChannel: @unchecked Sendable {
             Sys.close(wakeFD)
             wakeFD = -1
             throw error
-        }
-    }
-
-    /// Spawns the I/O thread and syncs: "AT" until OK (autobaud), then ATE0, AT+CMEE=1; copes with echo and RDY.
-    /// On failure the channel stays open (close it).
-    public func start(timeoutMs: Int = 5000) throws(QsslError) {
-        try startIO()
-        let deadline = deadlineNs(afterMs: timeoutMs)
-        var synced = false
-        var attempt = 0
-        while attempt < max(1, options.syncAttempts) && !synced {
-            attempt += 1
-            let now = monotonicNs()
-            if now >= deadline { break }
-            let left = Int((deadline - now) / 1_000_000)
-            let tryMs = max(1, min(options.syncIntervalMs, left))
-            do {
-                // A sync probe that went unanswered is not drained: an autobauding module ignores it.
-                var probe = ATRequest("AT")
-                probe.survivesRestart = true
-                let r = try perform(.command, probe, timeoutMs: tryMs, lateFinalWaitMs: 0)
-                if r.final == .ok { synced = true }
-            } catch {
-                if error != .timedOut { throw error }
-            }
-        }
-        if !synced { throw .timedOut }
-        for command in ["ATE0", "AT+CMEE=1"] {
-            let now = monotonicNs()
-            let left = now >= deadline ? 1 : Int((deadline - now) / 1_000_000)
-            var request = ATRequest(command)
-            request.survivesRestart = true
-            let r = try execute(request, timeoutMs: max(left, options.syncIntervalMs))
-            if r.final != .ok { throw .modem }
         }
     }
 
@@ -420,9 +351,10 @@ public final class ATChannel: @unchecked Sendable {
 
     private func enqueue(_ kind: PendingRequest.Kind, _ request: ATRequest, timeoutMs: Int, lateFinalWaitMs: Int,
                          completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
-        let p = PendingRequest(kind: kind, request: request, deadline: deadlineNs(afterMs: timeoutMs),
-                               lateFinalWaitMs: lateFinalWaitMs, completion: completion)
         lock.lock()
+        nextID &+= 1
+        let p = PendingRequest(id: nextID, kind: kind, request: request, deadline: deadlineNs(afterMs: timeoutMs),
+                               lateFinalWaitMs: lateFinalWaitMs, completion: completion)
         var refusal: QsslError? = nil
         if closedFlag || stopping {
             refusal = .closed
@@ -486,6 +418,7 @@ public final class ATChannel: @unchecked Sendable {
             ioURC = urcHandlerStorage
             ioTrace = traceHandlerStorage
             ioDataMode = dataModeHandlerStorage
+            dialogue.tracing = traceHandlerStorage != nil
             let newDataMode = pendingDataMode
             pendingDataMode = nil
             let wake = wakeFD
@@ -509,14 +442,8 @@ public final class ATChannel: @unchecked Sendable {
                 if c.kind == .escape && !c.payloadSent { consider(escapeWakeNs) }
             }
             if quietUntil != 0 { consider(quietUntil) }
-            if draining != nil { consider(drainUntil) }
-            lock.withLock {
-                var i = queueHead
-                while i < queue.count {
-                    consider(queue[i].deadline)
-                    i += 1
-                }
-            }
+            if let d = dialogue.nextDeadline { consider(d) }
+            lock.withLock { queue.forEach { consider($0.deadline) } }
 
             fds[0] = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
             var count = 1
@@ -548,24 +475,20 @@ public final class ATChannel: @unchecked Sendable {
     /// Deadlines, the next request, pending writes.
     private func step(_ now: UInt64) {
         expireQueued(now)
-        if let c = current, now >= c.deadline {
+        if let c = current, c.kind != .command, now >= c.deadline {
             current = nil
-            if c.kind == .rawWrite {
+            if c.kind == .rawWrite && outOffset < outBuf.count {
                 // Raw bytes not yet written are dropped: they have no answer to wait for.
-                if outOffset < outBuf.count { outBuf.removeAll(keepingCapacity: true); outOffset = 0 }
-            } else if c.kind == .command && c.lateFinalWaitMs > 0 {
-                draining = c
-                drainUntil = now &+ UInt64(c.lateFinalWaitMs) &* 1_000_000
+                outBuf.removeAll(keepingCapacity: true)
+                outOffset = 0
             }
-            trace(.fromModule, "(timed out: " + c.request.command + ")")
+            trace(.fromModule, "(timed out: " + (c.kind == .escape ? "+++" : "raw write") + ")")
             c.completion(.failure(.timedOut))
         }
-        if draining != nil && now >= drainUntil {
-            draining = nil
-            trace(.fromModule, "(no late answer; resuming)")
-        }
+        dialogue.tick(now: now, into: &actions)
+        applyActions()
         if quietUntil != 0 && now >= quietUntil { decideHeld() }
-        if current == nil && draining == nil { startNext() }
+        if current == nil && dialogue.isIdle { startNext() }
         if let c = current, c.kind == .escape, !c.payloadSent, outOffset >= outBuf.count { escapeStep(c, now) }
         if outOffset < outBuf.count { flushOut() }
     }
@@ -614,66 +537,70 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     private func expireQueued(_ now: UInt64) {
-        var expired: [PendingRequest] = []
-        lock.withLock {
-            var i = queueHead
-            var keep = queueHead
-            while i < queue.count {
-                let p = queue[i]
-                if now >= p.deadline { expired.append(p) } else {
-                    queue[keep] = p
-                    keep += 1
-                }
-                i += 1
-            }
-            if !expired.isEmpty { queue.removeSubrange(keep...) }
-        }
+        let expired = lock.withLock { queue.remove { now >= $0.deadline } }
         for p in expired { p.completion(.failure(.timedOut)) }
     }
 
     private func startNext() {
-        while current == nil && draining == nil {
-            if !startOne() { return }
+        while current == nil && dialogue.isIdle {
+            guard let p = lock.withLock({ queue.popFirst() }) else { return }
+            start(p)
         }
     }
 
-    /// Dequeues one request; false when the queue is empty.
-    private func startOne() -> Bool {
-        let next: PendingRequest? = lock.withLock {
-            if queueHead >= queue.count { return nil }
-            let p = queue[queueHead]
-            queueHead += 1
-            if queueHead >= 32 && queueHead * 2 >= queue.count {
-                queue.removeSubrange(0..<queueHead)
-                queueHead = 0
-            }
-            return p
-        }
-        guard let p = next else { return false }
-        if p.kind == .command && dataMode != nil {
-            // The module would forward the command to the peer as data.
-            p.completion(.failure(.busy))
-            return true
-        }
-        current = p
+    private func start(_ p: PendingRequest) {
         switch p.kind {
         case .command:
-            outBuf.append(contentsOf: p.request.command.utf8)
-            outBuf.append(0x0D)
-            trace(.toModule, p.request.command)
+            if dataMode != nil {
+                // The module would forward the command to the peer as data.
+                p.completion(.failure(.busy))
+                return
+            }
+            current = p
+            dialogue.start(id: p.id, p.request, deadline: p.deadline, lateFinalWaitMs: p.lateFinalWaitMs,
+                           into: &actions)
+            applyActions()
         case .rawWrite:
             let bytes = p.request.payload ?? []
             if bytes.isEmpty {
-                current = nil
                 p.completion(.success(ATResponse(final: nil)))
-                return true
+                return
             }
+            current = p
             outBuf.append(contentsOf: bytes)
             tracePayload(.toModule, bytes, redact: p.request.redactPayload)
         case .escape:
-            break
+            current = p
         }
-        return true
+    }
+
+    /// Carries out what the dialogue decided, in order.
+    private func applyActions() {
+        if actions.isEmpty { return }
+        var wrote = false
+        var i = 0
+        while i < actions.count {
+            switch actions[i] {
+            case .write(let bytes):
+                outBuf.append(contentsOf: bytes)
+                wrote = true
+            case .trace(let direction, let text):
+                trace(direction, text)
+            case .urc(let u):
+                ioURC?(u)
+            case .complete(let id, let result):
+                if let c = current, c.id == id {
+                    current = nil
+                    if case .success(let r) = result, r.connected, let lines = c.request.dataModeExitLines {
+                        ioPendingDataMode = lines
+                    }
+                    c.completion(result)
+                }
+            }
+            i += 1
+        }
+        actions.removeAll(keepingCapacity: true)
+        if wrote { flushOut() }
     }
 
     private func installDataMode(_ exitLines: [String]) {
@@ -736,11 +663,7 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     private func feedPiece(_ start: Int, _ end: Int) {
-        if let c = current, c.kind == .command, c.request.entersRawModeOnConnect, c.request.payload == nil {
-            parser.rawOnConnect = true
-        } else {
-            parser.rawOnConnect = false
-        }
+        parser.rawOnConnect = dialogue.rawOnConnect
         events.removeAll(keepingCapacity: true)
         parser.feed(UnsafeRawBufferPointer(rebasing: readBuf[start..<end]), into: &events)
         lastFedByte = readBuf[end - 1]
@@ -752,134 +675,22 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     private func handle(_ event: ATEvent) {
-        switch event {
-        case .echo(let s):
-            // The parser calls every "AT..." line an echo; only the command in flight is echoed, so any other
-            // such line is an answer line (an SMS text read with AT+CMGR may well start with "at").
-            if let c = current, c.kind == .command, s != c.request.command {
-                handle(.line(s))
-            } else {
-                trace(.fromModule, s)
-            }
-
-        case .line(let s):
-            trace(.fromModule, s)
-            if let c = current, c.kind == .command {
-                c.lines.append(s)
-                if c.request.completesOnLine { complete(c, final: nil) }
-            } else if let d = draining {
-                // The late answer of a timed-out AT+QILOCIP is its line: no final follows.
-                if d.request.completesOnLine {
-                    draining = nil
-                    trace(.fromModule, "(late answer swallowed)")
-                }
-            } else {
-                deliverURC(.other(s))
-            }
-
-        case .final(let f):
-            trace(.fromModule, f.text)
-            if case .alreadyConnect = f, !((current ?? draining)?.request.command.hasPrefix("AT+QIOPEN") ?? false) {
-                // Modules also print it after QIOPEN's OK, when another command may already be in flight:
-                // it must not end that command. The modem layer matches it to its pending TCP open.
-                deliverURC(.other(f.text))
-                return
-            }
-            if let c = current, c.kind == .command || (c.kind == .escape && c.payloadSent) {
-                complete(c, final: f)
-            } else if draining != nil {
-                draining = nil
-                trace(.fromModule, "(late answer swallowed)")
-            }
-
-        case .prompt, .connect:
-            let isConnect: Bool
-            if case .connect = event { isConnect = true } else { isConnect = false }
-            trace(.fromModule, isConnect ? "CONNECT" : "> ")
-            if let c = current, c.kind == .command {
-                if let payload = c.request.payload {
-                    if !c.payloadSent {
-                        c.payloadSent = true
-                        writePayload(payload, redact: c.request.redactPayload)
-                    }
-                } else if isConnect && c.request.entersRawModeOnConnect {
-                    current = nil
-                    if let lines = c.request.dataModeExitLines { ioPendingDataMode = lines }
-                    c.completion(.success(ATResponse(lines: c.lines, payloads: c.payloads, final: nil,
-                                                     connected: true)))
-                } else if isConnect {
-                    c.lines.append("CONNECT")
-                }
-            } else if let d = draining, let payload = d.request.payload, !d.payloadSent {
-                // The module waits for the timed-out command's data: send it so the stream stays in step.
-                d.payloadSent = true
-                writePayload(payload, redact: d.request.redactPayload)
-            } else if isConnect && draining == nil {
-                deliverURC(.other("CONNECT"))
-            }
-
-        case .payload(let p):
-            if let t = ioTrace {
-                t(.fromModule, (p.kind == .ssl ? "+QSSLRECV: " : "+QIRD: ") + p.peer + ",TCP,\(p.data.count)")
-                t(.fromModule, traceText(p.data))
-            }
-            if let c = current, c.kind == .command { c.payloads.append(p) }
-
-        case .urc(let u):
-            let text = u.text
-            trace(.fromModule, text)
-            if let c = current, c.kind == .command, let prefix = c.solicitedPrefix, text.hasPrefix(prefix) {
-                c.lines.append(text)
-                if c.request.completesOnLine { complete(c, final: nil) }
-            } else if let d = draining, let prefix = d.solicitedPrefix, text.hasPrefix(prefix) {
-                // A late answer line of the timed-out command.
-            } else {
-                if case .ready = u, let c = current, c.kind == .command, !c.request.survivesRestart {
-                    failInFlightOnRestart(c)
-                }
-                deliverURC(u)
-            }
-
-        case .raw(var bytes):
-            if skipLFInRaw {
-                skipLFInRaw = false
-                if bytes.first == 0x0A { bytes.removeFirst() }
-                if bytes.isEmpty { return }
-            }
-            if let t = ioTrace { t(.fromModule, traceText(bytes)) }
-            if dataMode != nil {
-                dataModeBytes(bytes)
-            } else if rawBacklog.count + bytes.count <= ATChannel.rawBacklogLimit {
-                rawBacklog.append(contentsOf: bytes)
-            }
+        guard case .raw(var bytes) = event else {
+            dialogue.handle(event, now: monotonicNs(), into: &actions)
+            applyActions()
+            return
         }
-    }
-
-    /// The command may have reached the module just after it booted, so its answer can still come: it is
-    /// drained like the answer of a timed-out command.
-    private func failInFlightOnRestart(_ c: PendingRequest) {
-        current = nil
-        if c.lateFinalWaitMs > 0 {
-            draining = c
-            drainUntil = monotonicNs() &+ UInt64(c.lateFinalWaitMs) &* 1_000_000
+        if skipLFInRaw {
+            skipLFInRaw = false
+            if bytes.first == 0x0A { bytes.removeFirst() }
+            if bytes.isEmpty { return }
         }
-        trace(.fromModule, "(module restarted during: " + c.request.command + ")")
-        c.completion(.failure(.reset))
-    }
-
-    private func complete(_ c: PendingRequest, final: FinalResult?) {
-        if current === c { current = nil }
-        c.completion(.success(ATResponse(lines: c.lines, payloads: c.payloads, final: final)))
-    }
-
-    private func deliverURC(_ u: URC) {
-        ioURC?(u)
-    }
-
-    private func writePayload(_ payload: [UInt8], redact: Bool) {
-        outBuf.append(contentsOf: payload)
-        tracePayload(.toModule, payload, redact: redact)
-        flushOut()
+        if let t = ioTrace { t(.fromModule, traceText(bytes)) }
+        if dataMode != nil {
+            dataModeBytes(bytes)
+        } else if rawBacklog.count + bytes.count <= ATChannel.rawBacklogLimit {
+            rawBacklog.append(contentsOf: bytes)
+        }
     }
 
     private func flushOut() {
@@ -942,23 +753,24 @@ public final class ATChannel: @unchecked Sendable {
         trace(.fromModule, "(device gone)")
         outBuf.removeAll()
         outOffset = 0
-        draining = nil
-        if let c = current {
-            current = nil
-            c.completion(.failure(error))
-        }
+        failCurrent(error)
         failQueued(error)
         handler?()
     }
 
     private func failQueued(_ error: QsslError) {
-        let all: [PendingRequest] = lock.withLock {
-            let rest = Array(queue[queueHead...])
-            queue.removeAll()
-            queueHead = 0
-            return rest
-        }
+        let all: [PendingRequest] = lock.withLock { queue.removeAll() }
         for p in all { p.completion(.failure(error)) }
+    }
+
+    /// Ends the request in flight (and any drain) with `error`.
+    private func failCurrent(_ error: QsslError) {
+        dialogue.abort(error, into: &actions)
+        applyActions()
+        if let c = current {
+            current = nil
+            c.completion(.failure(error))
+        }
     }
 
     private func cleanup() {
@@ -968,11 +780,7 @@ public final class ATChannel: @unchecked Sendable {
             wakeFD = -1
             return thread
         }
-        draining = nil
-        if let c = current {
-            current = nil
-            c.completion(.failure(.closed))
-        }
+        failCurrent(.closed)
         failQueued(.closed)
         transport.close()
         dataMode = nil

@@ -110,7 +110,9 @@ extension Modem {
     }
 
     private func openOne(_ s: SocketSlot, command: String, waitMs: Int) throws(QsslError) {
-        let r = try exec(ATRequest(command), timeoutMs: options.commandTimeoutMs)
+        var req = ATRequest(command)
+        req.endsOnAlreadyConnect = s.kind == .tcp     // AT+QIOPEN's own final; any other's is a late one
+        let r = try exec(req, timeoutMs: options.commandTimeoutMs)
         switch r.final {
         case .ok?: break
         case .alreadyConnect?: throw record(.occupied, command: command, message: "ALREADY CONNECT")

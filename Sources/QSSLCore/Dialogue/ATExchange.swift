@@ -1,5 +1,4 @@
-import QSSLCore
-
+// The exchange of one AT command: what a request declares, what the module answered, the trace.
 /// One AT command for the channel.
 public struct ATRequest: Sendable {
     /// Full command without terminator, e.g. "AT+QSSLSEND=1,12"; the channel appends "\r".
@@ -21,17 +20,44 @@ public struct ATRequest: Sendable {
     /// after its RDY). Otherwise RDY fails the request with `.reset` at once: a module that restarted never
     /// answers what it received before.
     public var survivesRestart: Bool = false
+    /// "+CPIN:" for "AT+CPIN?": lines that look like URCs but carry this name answer the command. Set for read and
+    /// test commands ("?"); a write command like AT+QSSLOPEN=2,... must not swallow the asynchronous
+    /// "+QSSLOPEN: 1,0" of an earlier open.
+    public var answerPrefix: String?
+    /// ALREADY CONNECT is this command's final result (AT+QIOPEN). For any other command it is the late answer
+    /// of an earlier QIOPEN and goes to the URC handler.
+    public var endsOnAlreadyConnect: Bool = false
 
     public init(_ command: String, payload: [UInt8]? = nil, completesOnLine: Bool = false, redactPayload: Bool = false) {
         self.command = command
         self.payload = payload
         self.completesOnLine = completesOnLine
         self.redactPayload = redactPayload
+        answerPrefix = ATRequest.queryPrefix(of: command)
+    }
+
+    /// "AT+NAME?" / "AT+NAME=?" -> "+NAME:" (ASCII upper case); nil for other commands: the name a read or test
+    /// command's answer lines carry.
+    public static func queryPrefix(of command: String) -> String? {
+        var u = command.utf8.makeIterator()
+        guard let a = u.next(), a | 0x20 == 0x61, let t = u.next(), t | 0x20 == 0x74, let plus = u.next(),
+              plus == 0x2B else { return nil }
+        var name: [UInt8] = [0x2B]
+        var query = false
+        while let c = u.next() {
+            if c == 0x3F { query = true; break }                       // ?
+            if c == 0x3D { query = u.next() == 0x3F; break }           // =?
+            if c == 0x20 || c == 0x3B { break }                        // space ;
+            name.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c)
+        }
+        if name.count == 1 || !query { return nil }
+        name.append(0x3A)
+        return String(decoding: name, as: UTF8.self)
     }
 }
 
 /// What the module answered to one request.
-public struct ATResponse: Sendable {
+public struct ATResponse: Equatable, Sendable {
     /// Intermediate lines (echo removed). A line that looks like a URC but carries the command's own name
     /// (e.g. "+CPIN: READY" to AT+CPIN?) is here, not sent to the URC handler.
     public var lines: [String]
@@ -61,46 +87,6 @@ public struct ATResponse: Sendable {
     }
 }
 
-/// Channel settings.
-public struct ChannelOptions: Sendable {
-    /// "AT" tries at start-up (autobaud).
-    public var syncAttempts: Int = 10
-    public var syncIntervalMs: Int = 300
-    /// After a command times out, the channel waits up to this long for that command's late final result
-    /// (and swallows it) before it sends the next command. See `ATChannel` for why.
-    public var lateFinalWaitMs: Int = 2000
-    /// Silence the module needs before and after "+++" (about 1 s). Counted from when the last byte has crossed
-    /// the line, not from when write() returned (see `ATChannel.exitDataMode`).
-    public var guardTimeMs: Int = 1000
-    /// Added to the guard before "+++": the line clock is an estimate, and the module's clock is not ours.
-    public var guardMarginMs: Int = 200
-    /// Bytes that can sit between write() and the far end's reader: the tty's buffer and a USB bridge's FIFO,
-    /// or a pty's buffers (measured: over 20 KiB while the other side reads at 115200 baud). Only bounds the line
-    /// clock when the far end reads faster than the nominal rate (a pty with no line behind it); a real UART
-    /// never does, so a larger value costs nothing on hardware.
-    public var maxQueuedLineBytes: Int = 65536
-    /// How long the port must stay quiet after an exit line in data mode (see DataModeExitScanner) before the
-    /// line counts as the module's; bytes that could be the start of one are held that long.
-    public var dataModeQuietMs: Int = 200
-    /// Longest wait for the module's "OK" after "+++" has been written (its own guard time comes first).
-    public var escapeAnswerMs: Int = 2500
-    /// How long "+++" may wait for the driver to empty its queue (hardware flow control can stall it).
-    public var escapeStallMs: Int = 10_000
-    /// Bytes read per read() call; the buffer is allocated once.
-    public var readBufferSize: Int = 16384
-    public init() {}
-}
-
-/// What the channel reports while in data mode (transparent mode), on the I/O thread.
-public enum DataModeEvent: Sendable, Equatable {
-    /// Bytes from the peer, in order, exit lines held back until they are decided.
-    case bytes([UInt8])
-    /// The module left data mode by itself and printed `line` (one of the request's exit lines, or "OK" to an
-    /// escape nobody waits for any more). The channel is back to lines; that line and what followed it go
-    /// through the parser right after this event, so their URCs reach the URC handler.
-    case ended(line: String)
-}
-
 /// How `ATChannel.exitDataMode` ended.
 public enum EscapeOutcome: Sendable, Equatable {
     /// The module answered OK to "+++": it takes commands, and the connection is still up.
@@ -111,7 +97,7 @@ public enum EscapeOutcome: Sendable, Equatable {
 }
 
 /// Direction of a trace line.
-public enum TraceDirection: Sendable {
+public enum TraceDirection: Equatable, Sendable {
     case toModule, fromModule
 }
 
@@ -133,7 +119,7 @@ extension FinalResult {
 }
 
 /// Printable rendering of bytes for the trace: ASCII as is, CR/LF/TAB escaped, the rest as \xHH; long data cut.
-func traceText(_ bytes: [UInt8], limit: Int = 256) -> String {
+public func traceText(_ bytes: [UInt8], limit: Int = 256) -> String {
     var out = ""
     let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
     for b in bytes.prefix(limit) {
