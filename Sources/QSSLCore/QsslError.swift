@@ -1,7 +1,34 @@
-/// A qssl status code: the same closed set of negative numbers as `enum qssl_status` in include/qssl.h.
-public struct QsslError: Error, Equatable, Hashable, Sendable {
+/// A qssl status code: the same closed set of negative numbers as `enum qssl_status` in include/qssl.h, and,
+/// when the thrower knew more, its story: the command that failed, the module's CME/CMS number, errno, a message.
+/// Two errors are equal when their codes are (`catch` and `#expect(throws: .timedOut)` compare codes).
+public struct QsslError: Error, Hashable, Sendable {
     public let rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// What happened, if known (`qssl_errmsg` prints it).
+    public var story: ErrorStory?
+    public init(rawValue: Int32) {
+        self.rawValue = rawValue
+        story = nil
+    }
+
+    /// This code with a story.
+    public func with(command: String = "", cme: Int = -1, errno: Int32 = 0, message: String = "") -> QsslError {
+        var e = QsslError(rawValue: rawValue)
+        e.story = ErrorStory(command: command, cme: cme, errno: errno, message: message)
+        return e
+    }
+
+    public static func == (a: QsslError, b: QsslError) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into h: inout Hasher) { h.combine(rawValue) }
+
+    /// One line: "<message>[: <command>][ (+CME ERROR: n)][ (errno n)]", the static text when there is no story.
+    public var detailText: String {
+        guard let s = story else { return String(describingStatic: text) }
+        var out = s.message.isEmpty ? String(describingStatic: text) : s.message
+        if !s.command.isEmpty { out += ": " + s.command }
+        if s.cme >= 0 { out += " (+CME ERROR: \(s.cme))" }
+        if s.errno != 0 { out += " (errno \(s.errno))" }
+        return out
+    }
 
     public static let invalidArgument = QsslError(rawValue: -1)
     public static let timedOut = QsslError(rawValue: -2)
@@ -52,5 +79,31 @@ public struct QsslError: Error, Equatable, Hashable, Sendable {
         case -21: return "unexpected module answer"
         default: return "unknown error"
         }
+    }
+}
+
+/// The detail an error carries from where it happened to whoever reports it.
+public struct ErrorStory: Hashable, Sendable {
+    /// The AT command that failed ("" if none was involved).
+    public var command: String
+    /// +CME ERROR / +CMS ERROR number, or -1.
+    public var cme: Int
+    /// errno of a failed system call, or 0.
+    public var errno: Int32
+    /// Short human text ("" for the code's static text).
+    public var message: String
+
+    public init(command: String = "", cme: Int = -1, errno: Int32 = 0, message: String = "") {
+        self.command = command
+        self.cme = cme
+        self.errno = errno
+        self.message = message
+    }
+}
+
+extension String {
+    /// A StaticString's text as a String.
+    public init(describingStatic s: StaticString) {
+        self = s.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
     }
 }

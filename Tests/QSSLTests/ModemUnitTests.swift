@@ -220,7 +220,7 @@ import Testing
         }
         let m = try Modem(transport: t)
         defer { m.close() }
-        #expect(throws: QsslError.occupied) { try m.openTCP(host: "example.com", port: 80, socket: 2, timeoutMs: 10_000) }
+        #expect(throws: QsslError.occupied) { try m.openTCP(host: "example.com", port: 80, socket: 2, timeoutS: 10) }
         #expect(m.socketKind(2) == nil)
     }
 

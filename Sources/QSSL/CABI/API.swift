@@ -279,20 +279,10 @@ private func certField(_ raw: UnsafeRawBufferPointer) throws(QsslError) -> CertN
 
 // MARK: - Sockets
 
-/// Checks a socket id, a buffer and a length; returns a code (< 0) or nil when they are usable.
-private func checkIO(_ h: CHandle, _ id: Int32, _ buf: UnsafeRawPointer?, _ len: Int, allowEmpty: Bool) -> Int32? {
-    if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
+/// Checks a buffer and a length as C hands them over; returns a code (< 0) or nil when they are usable.
+private func checkBuffer(_ h: CHandle, _ buf: UnsafeRawPointer?, _ len: Int) -> Int32? {
     if len < 0 || len > maxCount { return h.fail(.invalidArgument, "length out of range") }
-    if len == 0 && !allowEmpty { return h.fail(.invalidArgument, "zero capacity") }
     if buf == nil && len > 0 { return h.fail(.invalidArgument, "buffer is NULL") }
-    return nil
-}
-
-/// `.closed` unless socket `id` is open with `kind`.
-private func checkKind(_ h: CHandle, _ id: Int32, _ kind: SocketKind) -> Int32? {
-    if h.modem.socketKind(Int(id)) != kind {
-        return h.fail(.closed, "no open " + (kind == .ssl ? "SSL" : "TCP") + " socket \(id)")
-    }
     return nil
 }
 
@@ -314,21 +304,14 @@ private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
 private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<CChar>?, _ port: Int32,
                        _ timeout_s: Int32, transparent: Bool) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard ctx >= 0 && ctx <= 5 else { return h.fail(.invalidArgument, "context not 0-5") }
-        guard let hs = cString(host), !hs.isEmpty else { return h.fail(.invalidArgument, "host is NULL or empty") }
-        guard port >= 1 && port <= 65535 else { return h.fail(.invalidArgument, "port not 1-65535") }
-        guard timeout_s == 0 || (timeout_s >= 10 && timeout_s <= 300) else {
-            return h.fail(.invalidArgument, "timeout_s not 0 or 10-300")
-        }
-        let id = try h.modem.openSSL(host: hs, port: Int(port), context: Int(ctx),
-                                     timeoutS: timeout_s == 0 ? 90 : Int(timeout_s), transparent: transparent)
-        return Int32(id)
+        guard let hs = cString(host) else { return h.fail(.invalidArgument, "host is NULL") }
+        return Int32(try h.modem.openSSL(host: hs, port: Int(port), context: Int(ctx), timeoutS: Int(timeout_s),
+                                         transparent: transparent))
     }
 }
 
 @implementation @c public func qssl_transparent_suspend(_ m: OpaquePointer?, _ id: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
         try h.modem.suspendTransparent(Int(id))
         return 0
     }
@@ -336,11 +319,7 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
 
 @implementation @c public func qssl_transparent_resume(_ m: OpaquePointer?, _ id: Int32, _ timeout_ms: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
-        guard timeout_ms >= 0 && timeout_ms <= 300_000 else {
-            return h.fail(.invalidArgument, "timeout_ms not 0-300000")
-        }
-        try h.modem.resumeTransparent(Int(id), timeoutMs: timeout_ms == 0 ? 5000 : Int(timeout_ms))
+        try h.modem.resumeTransparent(Int(id), timeoutMs: Int(timeout_ms))
         return 0
     }
 }
@@ -367,11 +346,8 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
 @implementation @c public func qssl_tcp_open(_ m: OpaquePointer?, _ host: UnsafePointer<CChar>?, _ port: Int32,
                                              _ timeout_s: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let hs = cString(host), !hs.isEmpty else { return h.fail(.invalidArgument, "host is NULL or empty") }
-        guard port >= 1 && port <= 65535 else { return h.fail(.invalidArgument, "port not 1-65535") }
-        guard timeout_s >= 0 && timeout_s <= 300 else { return h.fail(.invalidArgument, "timeout_s not 0-300") }
-        let id = try h.modem.openTCP(host: hs, port: Int(port), timeoutMs: (timeout_s == 0 ? 90 : Int(timeout_s)) * 1000)
-        return Int32(id)
+        guard let hs = cString(host) else { return h.fail(.invalidArgument, "host is NULL") }
+        return Int32(try h.modem.openTCP(host: hs, port: Int(port), timeoutS: Int(timeout_s)))
     }
 }
 
@@ -398,10 +374,8 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
 private func sendOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeRawPointer?,
                     _ len: Int, _ timeout_ms: Int32 = 0) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        if let rc = checkIO(h, id, buf, len, allowEmpty: true) { return rc }
-        if let rc = checkKind(h, id, kind) { return rc }
-        if len == 0 { return 0 }
-        return Int32(try h.modem.send(socket: Int(id), UnsafeRawBufferPointer(start: buf, count: len),
+        if let rc = checkBuffer(h, buf, len) { return rc }
+        return Int32(try h.modem.send(socket: Int(id), kind: kind, UnsafeRawBufferPointer(start: buf, count: len),
                                       timeoutMs: timeout_ms == 0 ? nil : waitMs(timeout_ms)))
     }
 }
@@ -409,18 +383,16 @@ private func sendOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32, _ buf:
 private func recvOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32, _ buf: UnsafeMutableRawPointer?,
                     _ cap: Int, _ timeout_ms: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        if let rc = checkIO(h, id, buf, cap, allowEmpty: false) { return rc }
-        if let rc = checkKind(h, id, kind) { return rc }
-        return Int32(try h.modem.recv(socket: Int(id), into: UnsafeMutableRawBufferPointer(start: buf, count: cap),
+        if let rc = checkBuffer(h, buf, cap) { return rc }
+        return Int32(try h.modem.recv(socket: Int(id), kind: kind,
+                                      into: UnsafeMutableRawBufferPointer(start: buf, count: cap),
                                       timeoutMs: waitMs(timeout_ms)))
     }
 }
 
 private func closeOn(_ kind: SocketKind, _ m: OpaquePointer?, _ id: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        if id < 0 || id > 5 { return h.fail(.invalidArgument, "socket id not 0-5") }
-        if let rc = checkKind(h, id, kind) { return rc }
-        try h.modem.closeSocket(Int(id))
+        try h.modem.closeSocket(Int(id), kind: kind)
         return 0
     }
 }
@@ -506,15 +478,8 @@ func cEvent(_ e: ModemEvent, _ modem: Modem) -> qssl_event {
             return h.fail(.invalidArgument, "event is NULL or its size is too small")
         }
         let q = h.modem.events
-        var e: ModemEvent? = nil
-        if timeout_ms == 0 {
-            e = q.pop()
-        } else if timeout_ms > 0 {
-            e = q.pop(timeoutMs: Int(timeout_ms))
-        } else {
-            // No limit, but notice a close made meanwhile.
-            while e == nil && !h.modem.isClosed { e = q.pop(timeoutMs: 1000) }
-        }
+        // Without a limit the wait still ends when the modem closes: close() closes the queue, which wakes it.
+        let e = timeout_ms == 0 ? q.pop() : q.pop(timeoutMs: waitMs(timeout_ms))
         guard let e else {
             if h.modem.isClosed { return h.fail(.closed, "modem closed") }
             return h.fail(timeout_ms == 0 ? .again : .timedOut, "no event")

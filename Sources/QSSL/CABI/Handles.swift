@@ -36,18 +36,12 @@ final class CHandle: @unchecked Sendable {
 
     var cHandle: OpaquePointer? { OpaquePointer(bitPattern: token) }
 
-    /// Records a failure and returns its code. `message` describes an argument error the C shell found itself;
-    /// otherwise the Modem's own detail is used when it is about this code.
+    /// Records a failure for qssl_errmsg and returns its code: the story the error carries, or `message` for an
+    /// argument error the C shell found itself.
     @discardableResult
     func fail(_ code: QsslError, _ message: String? = nil) -> Int32 {
-        var text: String
-        if let message {
-            text = String(describingStatic: code.text) + ": " + message
-        } else {
-            let d = modem.lastError
-            text = d.code == code ? d.text : String(describingStatic: code.text)
-        }
-        if text.isEmpty { text = String(describingStatic: code.text) }
+        var text = code.detailText
+        if let message { text = String(describingStatic: code.text) + ": " + message }
         let copy = text.withCString { strdup($0) }
         lock.withLock {
             errIndex = (errIndex + 1) % errTexts.count

@@ -258,14 +258,13 @@ public final class Modem: @unchecked Sendable {
 
     // MARK: - Internals shared by the extensions
 
-    /// Stores the detail of a failure and returns the code (for `throw record(...)`).
+    /// The error `code` with its story, remembered as the handle's last failure (for `throw record(...)`).
     @discardableResult
     func record(_ code: QsslError, command: String = "", cme: Int = -1, errno: Int32 = 0,
                 message: String = "") -> QsslError {
-        lock.withLock {
-            detail = ModemErrorDetail(code: code, cme: cme, command: command, errno: errno, message: message)
-        }
-        return code
+        let e = code.with(command: command, cme: cme, errno: errno, message: message)
+        lock.withLock { detail = ModemErrorDetail(e) }
+        return e
     }
 
     /// Runs one request; transport failures are recorded and thrown, any final result is returned.
@@ -311,7 +310,7 @@ public final class Modem: @unchecked Sendable {
             return try body()
         } catch {
             lock.withLock {
-                if detail.code != error { detail = ModemErrorDetail(code: error, message: String(describingStatic: error.text)) }
+                if error.story != nil || detail.code != error { detail = ModemErrorDetail(error) }
             }
             throw error
         }
@@ -588,18 +587,11 @@ public final class Modem: @unchecked Sendable {
         if again { submitDrain(s0) }
     }
 
-    /// Waits on `cond` (lock held) until `deadline`; returns false on timeout. Wakes at least every 250 ms so
-    /// that a vanished device is noticed even without an event.
+    /// Waits on `cond` (lock held) until `deadline`; returns false on timeout. A vanished device wakes it through
+    /// `deviceLost` (the channel's onDeviceGone), like every other state change.
     func waitLocked(until deadline: UInt64) -> Bool {
-        let now = monotonicNs()
-        if now >= deadline { return false }
-        let slice = now &+ 250_000_000
-        _ = cond.wait(untilNs: min(deadline, slice))
-        if channel.deviceGone && !deviceGoneReported {
-            deviceGoneReported = true
-            failAllLocked(.noDevice)
-            emitLocked(.deviceGone)
-        }
+        if monotonicNs() >= deadline { return false }
+        _ = cond.wait(untilNs: deadline)
         return true
     }
 }

@@ -6,7 +6,7 @@ extension Modem {
 
     /// Opens an SSL connection (AT+QSSLOPEN) on SSL context `context` and waits for the module's asynchronous
     /// result. `socket` -1 picks a free index 0-5 (shared with TCP sockets, §1.3); an index the module reports
-    /// occupied is skipped. `timeoutS` 10-300 (the module's own limit; default 90). `transparent` opens in
+    /// occupied is skipped. `timeoutS` 10-300 (the module's own limit), 0 for its default, 90. `transparent` opens in
     /// connectmode 1: the port becomes a byte pipe for this socket until `closeSocket`.
     /// Before connecting, the context as the module holds it (AT+QSSLCFG="ctxindex") must satisfy the seclevel
     /// rules: 1 needs a CA certificate, 2 a CA certificate, a client certificate and a key; otherwise
@@ -14,9 +14,10 @@ extension Modem {
     /// earlier session); a module whose answer to the query does not decode is not checked.
     /// Returns the socket index. Errors: `.invalidArgument` (no AT+QSSLOPEN sent), `.noSocket`, `.occupied`,
     /// `.connectFailed`, `.modem`, `.timedOut`, `.pdpDeactivated`, `.reset`.
-    public func openSSL(host: String, port: Int, context: Int = 0, socket: Int = -1, timeoutS: Int = 90,
+    public func openSSL(host: String, port: Int, context: Int = 0, socket: Int = -1, timeoutS: Int = 0,
                         transparent: Bool = false) throws(QsslError) -> Int {
-        try api { () throws(QsslError) -> Int in
+        let timeoutS = timeoutS == 0 ? 90 : timeoutS
+        return try api { () throws(QsslError) -> Int in
             do throws(QsslError) {
                 _ = try ATCommands.sslOpen(socket: 0, context: context, host: host, port: port,
                                            transparent: transparent, timeoutS: timeoutS)
@@ -34,13 +35,15 @@ extension Modem {
     }
 
     /// Opens a plain TCP connection (AT+QIOPEN, multi-connection mode) in the same index space as SSL
-    /// sockets and waits for "<n>, CONNECT OK". `socket` -1 picks a free index. Returns the index.
-    public func openTCP(host: String, port: Int, socket: Int = -1, timeoutMs: Int = 90_000) throws(QsslError) -> Int {
-        try api { () throws(QsslError) -> Int in
+    /// sockets and waits for "<n>, CONNECT OK", at most `timeoutS` seconds (1-300; 0 for 90). `socket` -1 picks
+    /// a free index. Returns the index.
+    public func openTCP(host: String, port: Int, socket: Int = -1, timeoutS: Int = 0) throws(QsslError) -> Int {
+        let timeoutMs = (timeoutS == 0 ? 90 : timeoutS) * 1000
+        return try api { () throws(QsslError) -> Int in
             do throws(QsslError) {
                 _ = try ATCommands.tcpOpen(socket: 0, host: host, port: port)
                 try ATArgument.checkRange(socket, -1...5)
-                if timeoutMs < 1 { throw .invalidArgument }
+                try ATArgument.checkRange(timeoutS, 0...300)
             } catch {
                 throw record(error, message: "invalid TCP open argument")
             }
@@ -153,13 +156,18 @@ extension Modem {
         }
     }
 
-    /// The slot of an open socket index or a thrown `.closed` / `.invalidArgument`.
-    func userSlot(_ socket: Int) throws(QsslError) -> SocketSlot {
+    /// The slot of an open socket index (of `kind`, if given) or a thrown `.closed` / `.invalidArgument`.
+    func userSlot(_ socket: Int, _ kind: SocketKind? = nil) throws(QsslError) -> SocketSlot {
         guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
-        guard let s = lock.withLock({ slots[socket] }), !s.userClosed, !s.opening else {
-            throw record(.closed, message: "socket \(socket) is not open")
+        guard let s = lock.withLock({ slots[socket] }), !s.userClosed, !s.opening, kind == nil || s.kind == kind else {
+            throw record(.closed, message: Modem.notOpen(socket, kind))
         }
         return s
+    }
+
+    static func notOpen(_ socket: Int, _ kind: SocketKind?) -> String {
+        guard let kind else { return "socket \(socket) is not open" }
+        return "no open " + (kind == .ssl ? "SSL" : "TCP") + " socket \(socket)"
     }
 
     // MARK: Sending
@@ -167,14 +175,16 @@ extension Modem {
     /// The default send deadline: 30 s, or more for large sends (about 5 bytes per millisecond).
     public static func defaultSendTimeoutMs(_ count: Int) -> Int { max(30_000, count / 5) }
 
-    /// Sends all of `bytes` on `socket` (SSL or TCP) in fixed-length chunks (binary safe). On SEND FAIL (module
+    /// Sends all of `bytes` on `socket` (SSL or TCP; with `kind` given, a socket of the other kind is `.closed`)
+    /// in fixed-length chunks (binary safe). On SEND FAIL (module
     /// buffer full) backs off and retries until `timeoutMs` runs out (nil: `defaultSendTimeoutMs`). Returns the bytes accepted by the module;
     /// that is `bytes.count` unless time ran out after a part went (then the part). Throws `.timedOut` if nothing
     /// went, `.closed` if the module answered ERROR (connection broken) or the peer closed.
-    public func send(socket: Int, _ bytes: UnsafeRawBufferPointer, timeoutMs: Int? = nil) throws(QsslError) -> Int {
+    public func send(socket: Int, kind: SocketKind? = nil, _ bytes: UnsafeRawBufferPointer,
+                     timeoutMs: Int? = nil) throws(QsslError) -> Int {
         let timeoutMs = timeoutMs ?? Modem.defaultSendTimeoutMs(bytes.count)
         return try api { () throws(QsslError) -> Int in
-            let s = try userSlot(socket)
+            let s = try userSlot(socket, kind)
             if bytes.isEmpty { return 0 }
             try checkSendable(s)
             if s.transparent {
@@ -243,10 +253,10 @@ extension Modem {
     }
 
     /// `send(socket:_:timeoutMs:)` for an array.
-    public func send(socket: Int, _ bytes: [UInt8], timeoutMs: Int? = nil) throws(QsslError) -> Int {
+    public func send(socket: Int, kind: SocketKind? = nil, _ bytes: [UInt8], timeoutMs: Int? = nil) throws(QsslError) -> Int {
         // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
         let r = bytes.withUnsafeBytes { (p: UnsafeRawBufferPointer) -> Result<Int, QsslError> in
-            do throws(QsslError) { return .success(try send(socket: socket, p, timeoutMs: timeoutMs)) } catch {
+            do throws(QsslError) { return .success(try send(socket: socket, kind: kind, p, timeoutMs: timeoutMs)) } catch {
                 return .failure(error)
             }
         }
@@ -268,12 +278,13 @@ extension Modem {
     /// (0 = do not wait: `.again` if none; negative = no limit, still woken by close, PDP loss, reset, device
     /// loss). Returns 0 at end of stream (peer closed and every byte read).
     /// After a PDP deactivation / module reset, buffered bytes are returned first, then that error.
-    public func recv(socket: Int, into buffer: UnsafeMutableRawBufferPointer, timeoutMs: Int) throws(QsslError) -> Int {
+    public func recv(socket: Int, kind: SocketKind? = nil, into buffer: UnsafeMutableRawBufferPointer,
+                     timeoutMs: Int) throws(QsslError) -> Int {
         try api { () throws(QsslError) -> Int in
             if buffer.isEmpty { throw record(.invalidArgument, message: "empty buffer") }
             guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
-            guard let s = lock.withLock({ slots[socket] }), !s.opening else {
-                throw record(.closed, message: "socket \(socket) is not open")
+            guard let s = lock.withLock({ slots[socket] }), !s.opening, kind == nil || s.kind == kind else {
+                throw record(.closed, message: Modem.notOpen(socket, kind))
             }
             let deadline = timeoutMs < 0 ? UInt64.max : deadlineNs(afterMs: timeoutMs)
             var resume = false
@@ -348,11 +359,11 @@ extension Modem {
     /// A socket the peer already closed, or that failed, is released without a command. Idempotent for an
     /// index that is not open (`.closed`). A transparent socket whose module never answers "+++" stays open
     /// and in data mode (`.timedOut`): no command is sent, since the module would forward it to the peer.
-    public func closeSocket(_ socket: Int, timeoutMs: Int = 10_000) throws(QsslError) {
+    public func closeSocket(_ socket: Int, kind: SocketKind? = nil, timeoutMs: Int = 10_000) throws(QsslError) {
         try api { () throws(QsslError) in
             guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
-            guard let s = lock.withLock({ slots[socket] }), !s.userClosed else {
-                throw record(.closed, message: "socket \(socket) is not open")
+            guard let s = lock.withLock({ slots[socket] }), !s.userClosed, kind == nil || s.kind == kind else {
+                throw record(.closed, message: Modem.notOpen(socket, kind))
             }
             let inDataMode = lock.withLock { () -> Bool in
                 s.transparent && transparentSocket == socket && !s.leftDataMode && !s.suspended
@@ -490,11 +501,16 @@ extension Modem {
         }
     }
 
-    /// ATO: back to data mode for a socket taken out of it with `suspendTransparent`; bytes the peer sent
-    /// meanwhile follow. Errors: `.invalidArgument` (not suspended), `.busy` (another socket in data mode),
-    /// `.closed` (the connection ended meanwhile), `.modem` (the module refused).
-    public func resumeTransparent(_ socket: Int, timeoutMs: Int = 5000) throws(QsslError) {
-        try api { () throws(QsslError) in
+    /// ATO: back to data mode for a socket taken out of it with `suspendTransparent`, waiting at most `timeoutMs`
+    /// (1-300000; 0 for 5000) for CONNECT; bytes the peer sent meanwhile follow. Errors: `.invalidArgument` (not
+    /// suspended, bad timeout), `.busy` (another socket in data mode), `.closed` (the connection ended meanwhile),
+    /// `.modem` (the module refused).
+    public func resumeTransparent(_ socket: Int, timeoutMs: Int = 0) throws(QsslError) {
+        guard (0...300_000).contains(timeoutMs) else {
+            throw record(.invalidArgument, message: "timeout_ms not 0-300000")
+        }
+        let timeoutMs = timeoutMs == 0 ? 5000 : timeoutMs
+        return try api { () throws(QsslError) in
             let s = try userSlot(socket)
             let refusal = lock.withLock { () -> QsslError? in
                 if !s.transparent || !s.suspended { return .invalidArgument }

@@ -50,41 +50,22 @@ public enum ModemEvent: Equatable, Hashable, Sendable {
     }
 }
 
-/// Detail about the last failed call on a modem handle (for qssl_errmsg).
+/// Detail about the last failed call on a modem handle: the code and the story its error carried.
 public struct ModemErrorDetail: Equatable, Sendable {
     public var code: QsslError
     /// +CME ERROR number, or -1.
-    public var cme: Int
+    public var cme: Int { code.story?.cme ?? -1 }
     /// The AT command that failed ("" if none was involved).
-    public var command: String
+    public var command: String { code.story?.command ?? "" }
     /// errno of a failed system call, or 0.
-    public var errno: Int32
+    public var errno: Int32 { code.story?.errno ?? 0 }
     /// Short human text.
-    public var message: String
+    public var message: String { code.story?.message ?? "" }
 
-    public init(code: QsslError = QsslError(rawValue: 0), cme: Int = -1, command: String = "", errno: Int32 = 0,
-                message: String = "") {
-        self.code = code
-        self.cme = cme
-        self.command = command
-        self.errno = errno
-        self.message = message
-    }
+    public init(_ error: QsslError = QsslError(rawValue: 0)) { code = error }
 
     /// One line: "<message>[: <command>][ (+CME ERROR: n)][ (errno n)]".
-    public var text: String {
-        var s = message.isEmpty ? String(describingStatic: code.text) : message
-        if !command.isEmpty { s += ": " + command }
-        if cme >= 0 { s += " (+CME ERROR: \(cme))" }
-        if errno != 0 { s += " (errno \(errno))" }
-        return s
-    }
-}
-
-extension String {
-    init(describingStatic s: StaticString) {
-        self = s.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
-    }
+    public var text: String { code.detailText }
 }
 
 /// Packet data settings for AT+QICSGP (bearer GPRS).

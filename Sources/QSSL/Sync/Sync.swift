@@ -61,7 +61,8 @@ public final class Condition: @unchecked Sendable {
     /// Returns false on timeout.
     public func wait(untilNs: UInt64) -> Bool {
         var ts = timespec()
-        ts.tv_sec = Int(untilNs / 1_000_000_000)
+        // Clamped: "no limit" deadlines (UInt64.max) must not trap where time_t is 32 bits.
+        ts.tv_sec = Int(clamping: untilNs / 1_000_000_000)
         ts.tv_nsec = Int(untilNs % 1_000_000_000)
         let rc = pthread_cond_timedwait(cond, lock.mutex, &ts)
         return rc != ETIMEDOUT
