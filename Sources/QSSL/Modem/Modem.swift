@@ -35,46 +35,6 @@ struct ByteBuffer {
     }
 }
 
-/// State of one socket index (0-5), shared by SSL and TCP sockets. Guarded by `Modem.lock`.
-final class SocketSlot {
-    let index: Int
-    let kind: SocketKind
-    var transparent = false
-    /// Waiting for +QSSLOPEN / "<n>, CONNECT OK|FAIL".
-    var opening = true
-    var openCode: Int? = nil
-    var buffer = ByteBuffer()
-    /// Numbers from the last data URC, reused in AT+QSSLRECV / AT+QIRD.
-    var cid = 0
-    var sc = 1
-    /// A drain command is queued or in flight.
-    var draining = false
-    /// Data URCs seen, and the count when the running drain started: a URC that arrives while a drain is
-    /// in flight makes the drain go round once more even if its answer was empty.
-    var urcGen = 0
-    var drainGen = 0
-    /// Draining stopped at the high-water mark; the next read resumes it.
-    var paused = false
-    /// The peer closed ("closed" URC / "<n>, CLOSED").
-    var remoteClosed = false
-    /// Remote close seen and the module's buffer drained: end of stream once `buffer` is empty.
-    var eof = false
-    /// PDP deactivated, module reset, device gone: the socket is dead.
-    var failure: QsslError? = nil
-    /// AT+QSSLSEND answered ERROR: the connection is broken for sending.
-    var sendBroken = false
-    var userClosed = false
-    /// The module left data mode by itself (a "+++" would only reach its command line).
-    var leftDataMode = false
-    /// Taken out of data mode with suspendTransparent (the connection stays open).
-    var suspended = false
-
-    init(index: Int, kind: SocketKind) {
-        self.index = index
-        self.kind = kind
-    }
-}
-
 enum ModemJob {
     case event(ModemEvent)
     case reapply
@@ -182,9 +142,7 @@ public final class Modem: @unchecked Sendable {
         }
         isClosedFlag = true
         supervisorStop = true
-        for s in slots {
-            if let s, s.failure == nil { s.failure = .closed }
-        }
+        for s in slots { s?.fail(.closed) }
         let sup = supervisorThread
         let disp = dispatcher
         supervisorThread = nil
@@ -216,7 +174,7 @@ public final class Modem: @unchecked Sendable {
         let open = lock.withLock { () -> [SocketSlot] in
             if isClosedFlag || deviceGoneReported || transparentSocket >= 0 { return [] }
             return slots.compactMap { s in
-                guard let s, !s.userClosed, !s.opening, !s.remoteClosed, s.failure == nil else { return nil }
+                guard let s, s.phase == .open || s.phase == .suspended else { return nil }
                 return s
             }
         }
@@ -390,9 +348,7 @@ public final class Modem: @unchecked Sendable {
         if socketFDs.count != 6 { return }
         for i in 0..<6 {
             var readable = false
-            if let s = slots[i], !s.userClosed, !s.opening {
-                readable = s.buffer.count > 0 || s.eof || s.failure != nil
-            }
+            if let s = slots[i] { readable = s.readable }
             if readable == socketFDReadable[i] || socketFDs[i] < 0 { continue }
             socketFDReadable[i] = readable
             if readable { Sys.signalEventfd(socketFDs[i]) } else { Sys.drainEventfd(socketFDs[i]) }
@@ -410,11 +366,7 @@ public final class Modem: @unchecked Sendable {
     }
 
     func failAllLocked(_ e: QsslError) {
-        for s in slots {
-            guard let s else { continue }
-            if s.failure == nil { s.failure = e }
-            if s.opening && s.openCode == nil { s.openCode = -1 }
-        }
+        for s in slots { s?.fail(e) }
         stateChangedLocked()
     }
 
@@ -456,7 +408,7 @@ public final class Modem: @unchecked Sendable {
     }
 
     func slot(_ index: Int, _ kind: SocketKind) -> SocketSlot? {
-        guard index >= 0 && index < 6, let s = slots[index], s.kind == kind, !s.userClosed else { return nil }
+        guard index >= 0 && index < 6, let s = slots[index], s.kind == kind, !s.isReleased else { return nil }
         return s
     }
 
@@ -464,15 +416,16 @@ public final class Modem: @unchecked Sendable {
     /// result only when there is exactly one; with several the opens run into their timeouts instead.
     func alreadyConnect() {
         let waiting = lock.withLock {
-            slots.compactMap { $0 }.filter { $0.kind == .tcp && $0.opening && $0.openCode == nil }.map { $0.index }
+            slots.compactMap { $0 }.filter { $0.kind == .tcp && $0.isOpening && $0.openCode == nil }.map { $0.index }
         }
         if waiting.count == 1 { openResult(index: waiting[0], kind: .tcp, code: -2) }
     }
 
     func openResult(index: Int, kind: SocketKind, code: Int) {
         let raw = lock.withLock { () -> SocketSlot? in
-            guard let s = slot(index, kind), s.opening else { return nil }
+            guard let s = slot(index, kind), s.isOpening else { return nil }
             s.openCode = code
+            if code == 0 { s.connected() }
             stateChangedLocked()
             // Transparent mode starts right behind the +QSSLOPEN line: switch the parser before data comes.
             if code == 0 && s.transparent {
@@ -490,8 +443,7 @@ public final class Modem: @unchecked Sendable {
             guard let s = slot(index, kind), !s.transparent else { return nil }
             s.cid = cid
             s.sc = sc
-            s.urcGen &+= 1
-            return startDrainLocked(s) ? s : nil
+            return s.mayRead && s.pump.announce() ? s : nil
         }
         if let go { submitDrain(go) }
     }
@@ -500,28 +452,14 @@ public final class Modem: @unchecked Sendable {
         var go: SocketSlot? = nil
         var known = false
         lock.withLock {
-            guard let s = slot(index, kind), !s.remoteClosed else { return }
+            guard let s = slot(index, kind), s.closedByPeer() else { return }
             known = true
-            s.remoteClosed = true
-            if s.opening && s.openCode == nil { s.openCode = -1 }
-            // One more drain picks up anything the module still holds for this socket.
-            if startDrainLocked(s) {
-                go = s
-            } else if !s.draining && !s.paused {
-                s.eof = true
-            }
+            // One more read picks up anything the module still holds for this socket.
+            if s.mayRead { go = s.pump.peerClosed() ? s : nil } else { s.pump.finish() }
             stateChangedLocked()
         }
         if let go { submitDrain(go) }
         if known { emit(.socketClosed(socket: index)) }
-    }
-
-    /// Marks a drain as started if one may start now. Caller holds `lock`; call `submitDrain` after unlocking.
-    func startDrainLocked(_ s: SocketSlot) -> Bool {
-        if s.draining || s.paused || s.failure != nil || s.eof || s.userClosed || s.transparent { return false }
-        s.draining = true
-        s.drainGen = s.urcGen
-        return true
     }
 
     /// Queues one AT+QSSLRECV / AT+QIRD for `s` (any thread, no lock held).
@@ -532,7 +470,8 @@ public final class Modem: @unchecked Sendable {
                 ? try ATCommands.sslRecv(cid: s.cid, socket: s.index, length: ATCommands.maxRecvChunk)
                 : try ATCommands.tcpRead(cid: s.cid, sc: s.sc, socket: s.index, length: ATCommands.maxRecvChunk)
         } catch {
-            lock.withLock { s.draining = false }
+            lock.withLock { _ = s.pump.readDone(ok: false, got: 0, buffered: s.buffer.count,
+                                                 highWaterMark: options.highWaterMark, peerClosed: s.isPeerClosed) }
             return
         }
         channel.submit(ATRequest(cmd), timeoutMs: 15000) { result in self.drainDone(s, result) }
@@ -555,31 +494,23 @@ public final class Modem: @unchecked Sendable {
         var ready = false
         var target = s0
         lock.withLock {
-            s0.draining = false
-            if s0.userClosed {
+            let wasReleased = s0.isReleased
+            again = s0.pump.readDone(ok: ok, got: data.count, buffered: s0.buffer.count + data.count,
+                                     highWaterMark: options.highWaterMark, peerClosed: s0.isPeerClosed)
+            if wasReleased {
                 // The index was closed while this read was queued; bytes of a new socket on the same index
                 // belong to it.
+                again = false
                 guard !data.isEmpty, let n = slots[s0.index], n !== s0, n.kind == s0.kind else { return }
                 target = n
+            } else {
+                again = again && s0.mayRead && s0.pump.startRead()
             }
-            let s = target
-            if ok {
-                if !data.isEmpty {
-                    ready = s.buffer.count == 0
-                    s.buffer.append(data)
-                    if s.buffer.count >= options.highWaterMark { s.paused = true } else { again = true }
-                } else if s.urcGen != s.drainGen {
-                    again = true
-                } else if s.remoteClosed {
-                    s.eof = true
-                }
-            } else if s.remoteClosed {
-                // The module no longer knows the socket: what we have is all there is.
-                s.eof = true
-            } else if let e = transportError, e == .closed || e == .noDevice {
-                if s.failure == nil { s.failure = e }
+            if !data.isEmpty {
+                ready = target.buffer.count == 0
+                target.buffer.append(data)
             }
-            if again && target === s0 { again = startDrainLocked(s) } else { again = false }
+            if !ok, let e = transportError, e == .closed || e == .noDevice { s0.fail(e) }
             stateChangedLocked()
         }
         if transportError == .noDevice { deviceLost() }

@@ -83,14 +83,12 @@ extension Modem {
                 if isClosedFlag { return (nil, .closed) }
                 if requested >= 0 {
                     if slots[requested] != nil { return (nil, .occupied) }
-                    let s = SocketSlot(index: requested, kind: kind)
-                    s.transparent = transparent
+                    let s = SocketSlot(index: requested, kind: kind, transparent: transparent)
                     slots[requested] = s
                     return (s, nil)
                 }
                 for i in 0..<6 where slots[i] == nil && !tried.contains(i) {
-                    let s = SocketSlot(index: i, kind: kind)
-                    s.transparent = transparent
+                    let s = SocketSlot(index: i, kind: kind, transparent: transparent)
                     slots[i] = s
                     return (s, nil)
                 }
@@ -128,10 +126,6 @@ extension Modem {
         }
         let code = s.openCode
         let failure = s.failure
-        if code == 0 && failure == nil {
-            s.opening = false
-            stateChangedLocked()
-        }
         lock.unlock()
         if let failure {
             throw record(failure, command: command, message: "socket failed while opening")
@@ -150,7 +144,7 @@ extension Modem {
 
     func release(_ s: SocketSlot) {
         lock.withLock {
-            s.userClosed = true
+            s.release()
             if slots[s.index] === s { slots[s.index] = nil }
             stateChangedLocked()
         }
@@ -159,7 +153,7 @@ extension Modem {
     /// The slot of an open socket index (of `kind`, if given) or a thrown `.closed` / `.invalidArgument`.
     func userSlot(_ socket: Int, _ kind: SocketKind? = nil) throws(QsslError) -> SocketSlot {
         guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
-        guard let s = lock.withLock({ slots[socket] }), !s.userClosed, !s.opening, kind == nil || s.kind == kind else {
+        guard let s = lock.withLock({ slots[socket] }), !s.isReleased, !s.isOpening, kind == nil || s.kind == kind else {
             throw record(.closed, message: Modem.notOpen(socket, kind))
         }
         return s
@@ -189,8 +183,8 @@ extension Modem {
             try checkSendable(s)
             if s.transparent {
                 let state = lock.withLock { () -> QsslError? in
-                    if s.suspended { return .busy }
-                    if s.leftDataMode { return .closed }
+                    if s.phase == .suspended { return .busy }
+                    if s.phase != .dataMode { return .closed }
                     return nil
                 }
                 if let state {
@@ -226,7 +220,7 @@ extension Modem {
                     // Module send buffer full: nothing of this chunk went out; wait and resend it.
                     lock.lock()
                     let until = min(deadline, deadlineNs(afterMs: backoffMs))
-                    while monotonicNs() < until && s.failure == nil && !s.userClosed {
+                    while monotonicNs() < until && s.failure == nil && !s.isReleased {
                         _ = cond.wait(untilNs: until)
                     }
                     lock.unlock()
@@ -266,7 +260,7 @@ extension Modem {
     private func checkSendable(_ s: SocketSlot) throws(QsslError) {
         let e = lock.withLock { () -> QsslError? in
             if let f = s.failure { return f }
-            if s.userClosed || s.remoteClosed || s.sendBroken { return .closed }
+            if s.isReleased || s.isPeerClosed || s.sendBroken { return .closed }
             return nil
         }
         if let e { throw record(e, message: "socket \(s.index) cannot send") }
@@ -283,7 +277,7 @@ extension Modem {
         try api { () throws(QsslError) -> Int in
             if buffer.isEmpty { throw record(.invalidArgument, message: "empty buffer") }
             guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
-            guard let s = lock.withLock({ slots[socket] }), !s.opening, kind == nil || s.kind == kind else {
+            guard let s = lock.withLock({ slots[socket] }), !s.isOpening, kind == nil || s.kind == kind else {
                 throw record(.closed, message: Modem.notOpen(socket, kind))
             }
             let deadline = timeoutMs < 0 ? UInt64.max : deadlineNs(afterMs: timeoutMs)
@@ -294,22 +288,21 @@ extension Modem {
                 if s.buffer.count > 0 {
                     let n = s.buffer.read(into: buffer)
                     stateChangedLocked()
-                    // Resume draining once the user has made room (hysteresis: half the mark).
-                    if s.paused && s.buffer.count <= options.highWaterMark / 2 {
-                        s.paused = false
-                        resume = startDrainLocked(s)
-                        if !resume && s.remoteClosed && !s.draining { s.eof = true }
+                    // Reading resumes once the user has made room (hysteresis: half the mark).
+                    if s.mayRead {
+                        resume = s.pump.userRead(buffered: s.buffer.count, highWaterMark: options.highWaterMark,
+                                                 peerClosed: s.isPeerClosed)
                     }
                     outcome = .success(n)
                     break
                 }
-                if s.userClosed { outcome = .failure(.closed); break }
-                if s.eof { outcome = .success(0); break }
+                if s.isReleased { outcome = .failure(.closed); break }
+                if s.endOfStream { outcome = .success(0); break }
                 if let f = s.failure { outcome = .failure(f); break }
-                if s.paused {
+                if s.mayRead {
                     // Nothing buffered but paused can only follow a drop below the mark: restart.
-                    s.paused = false
-                    resume = startDrainLocked(s)
+                    resume = s.pump.userRead(buffered: 0, highWaterMark: options.highWaterMark, peerClosed: s.isPeerClosed)
+                    if s.endOfStream { outcome = .success(0); break }
                 }
                 if timeoutMs == 0 { outcome = .failure(.again); break }
                 if resume {
@@ -362,18 +355,18 @@ extension Modem {
     public func closeSocket(_ socket: Int, kind: SocketKind? = nil, timeoutMs: Int = 10_000) throws(QsslError) {
         try api { () throws(QsslError) in
             guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
-            guard let s = lock.withLock({ slots[socket] }), !s.userClosed, kind == nil || s.kind == kind else {
+            guard let s = lock.withLock({ slots[socket] }), !s.isReleased, kind == nil || s.kind == kind else {
                 throw record(.closed, message: Modem.notOpen(socket, kind))
             }
             let inDataMode = lock.withLock { () -> Bool in
-                s.transparent && transparentSocket == socket && !s.leftDataMode && !s.suspended
+                s.phase == .dataMode && transparentSocket == socket
             }
             if inDataMode {
                 _ = try leaveDataMode(s)
                 lock.withLock { if transparentSocket == socket { transparentSocket = -1 } }
             }
             defer { release(s) }
-            let needCommand = lock.withLock { !s.remoteClosed && s.failure == nil }
+            let needCommand = lock.withLock { !s.isPeerClosed && s.failure == nil }
             if !needCommand { return }
             let cmd = s.kind == .ssl ? try ATCommands.sslClose(socket: socket) : try ATCommands.tcpClose(socket: socket)
             let r = try exec(ATRequest(cmd), timeoutMs: timeoutMs)
@@ -381,7 +374,7 @@ extension Modem {
             case .closeOK?, .ok?: return
             default:
                 // The module may have closed it a moment ago; the index is free either way.
-                let remote = lock.withLock { s.remoteClosed }
+                let remote = lock.withLock { s.isPeerClosed }
                 if !remote { try expectOK(r, cmd) }
             }
         }
@@ -402,7 +395,7 @@ extension Modem {
     /// Kind of the socket at `socket`, or nil if none is open there.
     public func socketKind(_ socket: Int) -> SocketKind? {
         guard socket >= 0 && socket < 6 else { return nil }
-        return lock.withLock { slots[socket].flatMap { $0.userClosed ? nil : $0.kind } }
+        return lock.withLock { slots[socket].flatMap { $0.isReleased ? nil : $0.kind } }
     }
 
     // MARK: Transparent mode
@@ -420,16 +413,17 @@ extension Modem {
                 appendDataLocked(s, data)
             case .ended(let line):
                 transparentSocket = -1
-                if line == "OK" {
+                switch line {
+                case "OK":
                     // A "+++" answered after its caller gave up: command mode, connection still up.
-                    s.suspended = true
-                } else {
-                    s.leftDataMode = true
-                    if (line == "CLOSED" || line == "NO CARRIER") && !s.remoteClosed {
-                        s.remoteClosed = true
-                        s.eof = true
-                        closedIndex = s.index
-                    }
+                    s.suspend()
+                case "RDY":
+                    s.fail(.reset)            // the URC that follows resets everything else
+                case "+PDP DEACT":
+                    s.fail(.pdpDeactivated)
+                default:
+                    // CLOSED, NO CARRIER, +QSSLURC: "closed",<id>: the peer closed.
+                    if s.closedByPeer() { closedIndex = s.index }
                 }
                 stateChangedLocked()
             }
@@ -484,16 +478,17 @@ extension Modem {
             let s = try userSlot(socket)
             let refusal = lock.withLock { () -> QsslError? in
                 if !s.transparent { return .invalidArgument }
-                if s.leftDataMode || s.remoteClosed || s.failure != nil { return .closed }
-                if s.suspended || transparentSocket != socket { return .busy }
+                if s.isPeerClosed || s.failure != nil { return .closed }
+                if s.phase != .dataMode || transparentSocket != socket { return .busy }
                 return nil
             }
             if let refusal { throw record(refusal, message: "socket \(socket) is not in data mode") }
             switch try leaveDataMode(s) {
             case .commandMode:
                 lock.withLock {
-                    s.suspended = true
+                    s.suspend()
                     if transparentSocket == socket { transparentSocket = -1 }
+                    stateChangedLocked()
                 }
             case .moduleLeft(let line, _):
                 throw record(.closed, message: "the module left data mode (" + line + ")")
@@ -513,8 +508,9 @@ extension Modem {
         return try api { () throws(QsslError) in
             let s = try userSlot(socket)
             let refusal = lock.withLock { () -> QsslError? in
-                if !s.transparent || !s.suspended { return .invalidArgument }
-                if s.remoteClosed || s.failure != nil { return .closed }
+                if !s.transparent { return .invalidArgument }
+                if s.isPeerClosed || s.failure != nil { return .closed }
+                if s.phase != .suspended { return .invalidArgument }
                 if transparentSocket >= 0 { return .busy }
                 // Reserved before ATO goes out, so no other command slips in behind it.
                 transparentSocket = socket
@@ -536,7 +532,10 @@ extension Modem {
                 try expectOK(r, "ATO")
                 throw record(.proto, command: "ATO", message: "no CONNECT")
             }
-            lock.withLock { s.suspended = false }
+            lock.withLock {
+                s.resume()
+                stateChangedLocked()
+            }
         }
     }
 }
