@@ -187,7 +187,7 @@ static inline int simlog_sent(const struct simlog *l, size_t from, size_t to, co
 }
 
 /* All host->module bytes in [from, to) concatenated (a write may be split across reads). */
-static unsigned char *simlog_host_bytes(const struct simlog *l, size_t from, size_t to, size_t *len) {
+static inline unsigned char *simlog_host_bytes(const struct simlog *l, size_t from, size_t to, size_t *len) {
     size_t total = 0;
     for (size_t i = from; i < to && i < l->n; i++) if (l->c[i].to_module) total += l->c[i].len;
     unsigned char *b = malloc(total + 1);
