@@ -44,7 +44,10 @@
  *   on a handle: the command that failed, the module's +CME ERROR number, errno of the port.
  *   A bad argument (NULL pointer, id out of range, a length or capacity above INT32_MAX - which is
  *   what a negative int cast to size_t becomes -, a string that would not fit in an AT command)
- *   gives QSSL_EINVAL and nothing is sent to the module. A handle that was closed gives
+ *   gives QSSL_EINVAL and nothing is sent to the module. Strings that go into AT commands (names,
+ *   APN, user, password, host, qssl_at's command) are printable ASCII (0x20-0x7E; no '"' inside
+ *   quoted values, 255 bytes at most): a module that reads 7 bits would take 0xA2 for '"' and 0x8D
+ *   for CR. Every string argument must be valid UTF-8 (the device path too): nothing is repaired. A handle that was closed gives
  *   QSSL_ECLOSED; a pointer that was never a handle gives QSSL_EINVAL (handles are looked up in a
  *   table, never dereferenced). A socket id that is not open, or is open as the other kind (SSL vs
  *   TCP), gives QSSL_ECLOSED. No argument makes the library crash or abort.
@@ -53,10 +56,10 @@
  *   Every function may be called from any thread, concurrently, on the same or different handles.
  *   Commands to one module run one at a time in the order they were made; a call blocks until its
  *   command completes or its timeout expires. qssl_modem_close() may race with other calls on the
- *   same handle: those return QSSL_ECLOSED. Each handle owns an I/O thread (it reads the port and
- *   drains received data into host buffers), an event thread (it calls the event callback) and,
- *   while a log callback is set, a log thread. Callbacks never run on the caller's thread nor on the
- *   I/O thread; each kind is called one call at a time, in order. They MAY call any qssl function,
+ *   same handle: those return QSSL_ECLOSED. Each handle owns two threads: an I/O thread (it reads the
+ *   port and drains received data into host buffers) and a callback thread (it calls the event and
+ *   the log callback, one call at a time, in the order things happened). Callbacks never run on the
+ *   caller's thread nor on the I/O thread. They MAY call any qssl function,
  *   including functions on the same handle and qssl_modem_close(). qssl_modem_close() joins every
  *   thread of the handle (a thread closing its own handle from a callback exits by itself after the
  *   callback returns), so no callback starts after qssl_modem_close() returns.
@@ -157,9 +160,9 @@ const char *qssl_version(void);
  *   "module returned an error: AT+QSECDEL="RAM:x": +CME ERROR: 50"
  *   "I/O error on the port: write: errno 5"
  * Never NULL: "no error" before any failure, static text for a NULL, closed or unknown handle.
- * The text is owned by the handle and stays readable until qssl_modem_close(). A later failure
- * replaces it without freeing it (the handle keeps the last 8 texts), so a concurrent failure never
- * leaves your pointer dangling; for a copy taken under the handle's lock use qssl_errmsg_copy().
+ * The text is owned by the handle. It stays readable until 8 more failures have happened on the
+ * handle (the handle keeps the last 8 texts) or qssl_modem_close(); a program that calls the
+ * library from several threads should use qssl_errmsg_copy(), a copy taken under the handle's lock.
  */
 const char *qssl_errmsg(qssl_modem *m);
 
@@ -178,7 +181,8 @@ enum qssl_log_direction {
 /**
  * AT trace: one command, response line or payload summary per call. Certificate and key bytes
  * written by qssl_cert_write() never appear: the trace shows "<N bytes redacted>" instead.
- * `text` is NUL-terminated and valid only during the call. Runs on the handle's log thread.
+ * `text` is NUL-terminated and valid only during the call. Runs on the handle's callback thread; while
+ * the callback is slow, lines beyond 4096 waiting are dropped.
  */
 typedef void (*qssl_log_fn)(qssl_modem *m, int direction, const char *text, void *user);
 
@@ -212,7 +216,7 @@ typedef struct qssl_event {
 } qssl_event;
 
 /**
- * Event callback. `event` is valid only during the call. Runs on the handle's event thread;
+ * Event callback. `event` is valid only during the call. Runs on the handle's callback thread;
  * may call any qssl function (for instance qssl_recv(m, event->socket, buf, cap, 0)).
  */
 typedef void (*qssl_event_fn)(qssl_modem *m, const qssl_event *event, void *user);
@@ -520,7 +524,7 @@ int qssl_socket_fd(qssl_modem *m, int id);
 int qssl_next_event(qssl_modem *m, qssl_event *event, int timeout_ms);
 
 /**
- * Also delivers every event to `fn` (on the event thread), in order; NULL removes it. The
+ * Also delivers every event to `fn` (on the callback thread), in order; NULL removes it. The
  * queue of qssl_next_event() is filled either way (a program using only the callback may leave it:
  * it is bounded). After this call returns with NULL, at most a callback already running finishes.
  */

@@ -82,16 +82,18 @@ public struct QsslError: Error, Hashable, Sendable {
     }
 }
 
-/// The detail an error carries from where it happened to whoever reports it.
-public struct ErrorStory: Hashable, Sendable {
+/// The detail an error carries from where it happened to whoever reports it. A class, so a thrown QsslError
+/// stays two words: typed throws copy it through every frame (a struct of strings cost the Embedded build
+/// 70 KB).
+public final class ErrorStory: Sendable {
     /// The AT command that failed ("" if none was involved).
-    public var command: String
+    public let command: String
     /// +CME ERROR / +CMS ERROR number, or -1.
-    public var cme: Int
+    public let cme: Int
     /// errno of a failed system call, or 0.
-    public var errno: Int32
+    public let errno: Int32
     /// Short human text ("" for the code's static text).
-    public var message: String
+    public let message: String
 
     public init(command: String = "", cme: Int = -1, errno: Int32 = 0, message: String = "") {
         self.command = command

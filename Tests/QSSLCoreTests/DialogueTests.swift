@@ -205,14 +205,15 @@ struct DialogueTests {
         #expect(!d.isIdle && d.nextDeadline == 1000)
         actions.removeAll()
         d.tick(now: 1000, into: &actions)
-        #expect(actions.contains(.complete(id: 7, .failure(.timedOut))))
+        #expect(actions.contains { if case .complete(7, .failure(.timedOut)) = $0 { return true } else { return false } })
         #expect(!d.isIdle && d.nextDeadline == 1000 + 5_000_000)   // draining the late answer
         d.tick(now: 1000 + 5_000_000, into: &actions)
         #expect(d.isIdle)
         d.start(id: 8, ATRequest("AT"), deadline: 99_000_000_000, lateFinalWaitMs: 5, into: &actions)
         actions.removeAll()
         d.abort(.noDevice, into: &actions)
-        #expect(actions == [.complete(id: 8, .failure(.noDevice))] && d.isIdle)
+        #expect(actions.count == 1 && d.isIdle)
+        if case .complete(8, .failure(.noDevice)) = actions.first {} else { Issue.record("abort: \(actions)") }
     }
 
     @Test func queryPrefixes() {

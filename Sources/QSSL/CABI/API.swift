@@ -116,9 +116,9 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
 @implementation @c public func qssl_at(_ m: OpaquePointer?, _ cmd: UnsafePointer<CChar>?,
                                        _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int, _ timeout_ms: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let command = cString(cmd), !command.isEmpty else { return h.fail(.invalidArgument, "empty command") }
+        guard let command = cString(cmd), !command.isEmpty else { return h.fail(.invalidArgument, "command is NULL, empty or not UTF-8") }
         if cap < 0 || cap > maxCount { return h.fail(.invalidArgument, "cap out of range") }
-        if buf == nil && cap > 0 { return h.fail(.invalidArgument, "buf is NULL") }
+        if buf == nil && cap > 0 { return h.fail(.invalidArgument, "buf is NULL or not UTF-8") }
         let t = timeout_ms > 0 ? Int(timeout_ms) : h.modem.options.commandTimeoutMs
         let lines = try h.modem.at(command, timeoutMs: t)
         var text = ""
@@ -135,8 +135,8 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
 @implementation @c public func qssl_cert_write(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?,
                                                _ data: UnsafeRawPointer?, _ len: Int) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL") }
-        guard let data else { return h.fail(.invalidArgument, "data is NULL") }
+        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL or not UTF-8") }
+        guard let data else { return h.fail(.invalidArgument, "data is NULL or not UTF-8") }
         // Size against the name's storage before touching the bytes: a wrong len must not read past them.
         do throws(QsslError) {
             let cn = try CertName(n)
@@ -152,14 +152,14 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
 
 @implementation @c public func qssl_cert_check(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL") }
+        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL or not UTF-8") }
         return try h.modem.checkCertificate(name: n) ? 1 : 0
     }
 }
 
 @implementation @c public func qssl_cert_delete(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL") }
+        guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL or not UTF-8") }
         try h.modem.deleteCertificate(name: n)
         return 0
     }
@@ -171,8 +171,12 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
                                                  _ user: UnsafePointer<CChar>?,
                                                  _ password: UnsafePointer<CChar>?) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let a = cString(apn) else { return h.fail(.invalidArgument, "apn is NULL") }
-        _ = try h.modem.activatePDP(PDPConfig(apn: a, user: cString(user) ?? "", password: cString(password) ?? ""))
+        guard let a = cString(apn) else { return h.fail(.invalidArgument, "apn is NULL or not UTF-8") }
+        // NULL means none; bytes that are not UTF-8 are refused, not dropped.
+        guard let u = user == nil ? "" : cString(user), let pw = password == nil ? "" : cString(password) else {
+            return h.fail(.invalidArgument, "user or password not UTF-8")
+        }
+        _ = try h.modem.activatePDP(PDPConfig(apn: a, user: u, password: pw))
         return 0
     }
 }
@@ -282,7 +286,7 @@ private func certField(_ raw: UnsafeRawBufferPointer) throws(QsslError) -> CertN
 /// Checks a buffer and a length as C hands them over; returns a code (< 0) or nil when they are usable.
 private func checkBuffer(_ h: CHandle, _ buf: UnsafeRawPointer?, _ len: Int) -> Int32? {
     if len < 0 || len > maxCount { return h.fail(.invalidArgument, "length out of range") }
-    if buf == nil && len > 0 { return h.fail(.invalidArgument, "buffer is NULL") }
+    if buf == nil && len > 0 { return h.fail(.invalidArgument, "buffer is NULL or not UTF-8") }
     return nil
 }
 
@@ -304,7 +308,7 @@ private func waitMs(_ t: Int32) -> Int { t < 0 ? Int(Int32.max) : Int(t) }
 private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<CChar>?, _ port: Int32,
                        _ timeout_s: Int32, transparent: Bool) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let hs = cString(host) else { return h.fail(.invalidArgument, "host is NULL") }
+        guard let hs = cString(host) else { return h.fail(.invalidArgument, "host is NULL or not UTF-8") }
         return Int32(try h.modem.openSSL(host: hs, port: Int(port), context: Int(ctx), timeoutS: Int(timeout_s),
                                          transparent: transparent))
     }
@@ -346,7 +350,7 @@ private func openSSLOn(_ m: OpaquePointer?, _ ctx: Int32, _ host: UnsafePointer<
 @implementation @c public func qssl_tcp_open(_ m: OpaquePointer?, _ host: UnsafePointer<CChar>?, _ port: Int32,
                                              _ timeout_s: Int32) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
-        guard let hs = cString(host) else { return h.fail(.invalidArgument, "host is NULL") }
+        guard let hs = cString(host) else { return h.fail(.invalidArgument, "host is NULL or not UTF-8") }
         return Int32(try h.modem.openTCP(host: hs, port: Int(port), timeoutS: Int(timeout_s)))
     }
 }

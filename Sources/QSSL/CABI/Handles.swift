@@ -21,7 +21,6 @@ final class CHandle: @unchecked Sendable {
     private var errTexts: [UnsafeMutablePointer<CChar>?] = [nil, nil, nil, nil, nil, nil, nil, nil]
     private var errIndex = 0
     private var hasError = false
-    private var logPump: LogPump? = nil
     /// Set by shutdown(): a callback installed by a call racing with close must not outlive the handle.
     private var closed = false
 
@@ -62,139 +61,29 @@ final class CHandle: @unchecked Sendable {
         lock.withLock { body(hasError ? errTexts[errIndex].map { UnsafePointer($0) } : nil) }
     }
 
-    /// Sets, replaces or (fn nil) removes the log callback. The trace comes from the I/O thread, which must not
-    /// run user code that may call back in (a command from there would wait for itself), so a pump thread
-    /// delivers the lines in order.
+    /// Sets, replaces or (fn nil) removes the log callback. It runs on the modem's dispatcher thread (never the
+    /// I/O thread, where a callback calling back in would wait for itself), in order, like the event callback.
     func setLog(_ fn: qssl_log_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
-        if let fn {
-            let pump: LogPump
-            let existing = lock.withLock { logPump }
-            if let existing {
-                pump = existing
-            } else {
-                do throws(QsslError) {
-                    pump = try LogPump(handle: cHandle)
-                } catch {
-                    return fail(error, "cannot start the log thread")
-                }
-                let installed = lock.withLock { () -> Bool in
-                    if closed || logPump != nil { return false }
-                    logPump = pump
-                    return true
-                }
-                if !installed {
-                    pump.stop()
-                    return closedNow ? QsslError.closed.rawValue : setLog(fn, user)
-                }
-            }
-            pump.setTarget(fn, user)
-            modem.setTrace { dir, text in pump.push(dir == .toModule ? 0 : 1, text) }
-            if closedNow {
-                // close() ran meanwhile and may have missed this pump.
-                modem.setTrace(nil)
-                takePump()?.stop()
-                return QsslError.closed.rawValue
-            }
-        } else {
-            modem.setTrace(nil)
-            takePump()?.stop()
+        guard let fn else {
+            modem.setLogCallback(nil)
+            return 0
+        }
+        let handle = cHandle
+        modem.setLogCallback { dir, text in text.withCString { fn(handle, dir == .toModule ? 0 : 1, $0, user) } }
+        if closedNow || modem.isClosed {
+            // close() ran meanwhile: drop the closure again.
+            modem.setLogCallback(nil)
+            return QsslError.closed.rawValue
         }
         return 0
     }
 
     private var closedNow: Bool { lock.withLock { closed } }
 
-    private func takePump() -> LogPump? {
-        lock.withLock { () -> LogPump? in
-            let p = logPump
-            logPump = nil
-            return p
-        }
-    }
-
     /// Stops everything the handle runs (close).
     func shutdown() {
         lock.withLock { closed = true }
-        modem.setTrace(nil)
-        let pump = takePump()
         modem.close()
-        pump?.stop()
-    }
-}
-
-/// Delivers AT trace lines to the C log callback on its own thread.
-final class LogPump: @unchecked Sendable {
-    private let lock = Lock()
-    private let cond: Condition
-    private var lines: [(Int32, String)] = []
-    private var head = 0
-    private var stopping = false
-    private var fn: qssl_log_fn? = nil
-    private var user: UnsafeMutableRawPointer? = nil
-    private var thread: PosixThread? = nil
-    private let handle: OpaquePointer?
-    /// Lines kept while the callback is slow; older ones are dropped.
-    static let capacity = 4096
-
-    init(handle: OpaquePointer?) throws(QsslError) {
-        self.handle = handle
-        cond = Condition(lock: lock)
-        thread = try PosixThread { self.run() }
-    }
-
-    func setTarget(_ fn: qssl_log_fn?, _ user: UnsafeMutableRawPointer?) {
-        lock.withLock {
-            self.fn = fn
-            self.user = user
-        }
-    }
-
-    func push(_ direction: Int32, _ text: String) {
-        lock.withLock {
-            if stopping { return }
-            if lines.count - head >= LogPump.capacity { head += 1 }
-            lines.append((direction, text))
-            cond.signal()
-        }
-    }
-
-    private func run() {
-        while true {
-            lock.lock()
-            while head == lines.count && !stopping { cond.wait() }
-            // Stopping delivers what is queued first: the trace of the last commands before a close is the
-            // part most worth seeing.
-            if head == lines.count {
-                lock.unlock()
-                return
-            }
-            let (dir, text) = lines[head]
-            head += 1
-            if head == lines.count {
-                lines.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head > 1024 {
-                lines.removeFirst(head)
-                head = 0
-            }
-            let target = fn
-            let u = user
-            lock.unlock()
-            if let target { text.withCString { target(handle, dir, $0, u) } }
-        }
-    }
-
-    /// Ends the thread after it has delivered the queued lines: joins it, or lets it finish by itself when
-    /// called from the callback.
-    func stop() {
-        let t = lock.withLock { () -> PosixThread? in
-            stopping = true
-            cond.broadcast()
-            let t = thread
-            thread = nil
-            return t
-        }
-        if let t { t.isCurrent ? t.detach() : t.join() }
     }
 }
 
@@ -258,10 +147,11 @@ func withHandle(_ m: OpaquePointer?, _ body: (CHandle) throws(QsslError) -> Int3
     }
 }
 
-/// A C string argument, or nil if the pointer is NULL.
+/// A C string argument, or nil if the pointer is NULL or the bytes are not UTF-8: refused, never repaired (a
+/// repair would pass on bytes the caller never wrote).
 func cString(_ p: UnsafePointer<CChar>?) -> String? {
     guard let p else { return nil }
-    return String(cString: p)
+    return String(validatingCString: p)
 }
 
 /// Largest byte count the API takes or returns (counts travel back as int).
@@ -299,8 +189,9 @@ func copyField(_ text: String, into raw: UnsafeMutableRawBufferPointer) {
     }
 }
 
-/// Reads a NUL-terminated string from a fixed C char array; nil if there is no NUL inside the array.
+/// Reads a NUL-terminated string from a fixed C char array; nil if there is no NUL inside the array or the bytes
+/// are not UTF-8 (refused, never repaired).
 func readField(_ raw: UnsafeRawBufferPointer) -> String? {
     guard let end = raw.firstIndex(of: 0) else { return nil }
-    return String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<end]), as: UTF8.self)
+    return String(validating: UnsafeRawBufferPointer(rebasing: raw[0..<end]), as: UTF8.self)
 }

@@ -35,8 +35,11 @@ struct ByteBuffer {
     }
 }
 
+/// Work for the dispatcher, the one thread per modem that runs user code: event callbacks, the log callback, and
+/// re-applying the configuration after a restart.
 enum ModemJob {
     case event(ModemEvent)
+    case log(TraceDirection, String)
     case reapply
 }
 
@@ -66,7 +69,11 @@ public final class Modem: @unchecked Sendable {
     var isClosedFlag = false
     var detail = ModemErrorDetail()
     var callback: ((ModemEvent) -> Void)? = nil
-    var jobs: [ModemJob] = []
+    var jobs = FIFO<ModemJob>()
+    var logCallback: ((TraceDirection, String) -> Void)? = nil
+    /// Log lines waiting in `jobs`; beyond `logBacklog` new ones are dropped while the callback is slow.
+    var queuedLogs = 0
+    static let logBacklog = 4096
     var dispatcher: PosixThread? = nil
     var traceSink: ((TraceDirection, String) -> Void)? = nil
     var deviceGoneReported = false
@@ -116,12 +123,6 @@ public final class Modem: @unchecked Sendable {
         channel.urcHandler = { urc in self.handleURC(urc) }
         channel.dataModeHandler = { event in self.dataModeEvent(event) }
         channel.onDeviceGone = { self.deviceLost() }
-        channel.traceHandler = { dir, text in
-            self.lock.lock()
-            let sink = self.traceSink
-            self.lock.unlock()
-            sink?(dir, text)
-        }
         do throws(QsslError) {
             dispatcher = try PosixThread { self.dispatchLoop() }
             try channel.start(timeoutMs: options.startTimeoutMs)
@@ -163,7 +164,7 @@ public final class Modem: @unchecked Sendable {
         channel.dataModeHandler = nil
         channel.traceHandler = nil
         channel.onDeviceGone = nil
-        lock.withLock { callback = nil; traceSink = nil }
+        lock.withLock { callback = nil; traceSink = nil; logCallback = nil }
     }
 
     /// Frees the module's socket indexes this handle still holds, so the next user finds them free.
@@ -200,16 +201,45 @@ public final class Modem: @unchecked Sendable {
     /// Sets (or clears) an AT trace sink (commands, lines; certificate bytes redacted). Runs on the I/O thread.
     public func setTrace(_ sink: ((TraceDirection, String) -> Void)?) {
         lock.withLock { traceSink = sink }
+        updateTraceHandler()
+    }
+
+    /// Sets (or clears) a log callback for the AT trace (certificate bytes redacted). Unlike `setTrace` it runs on
+    /// the dispatcher thread, in order, never on the I/O thread, so it may call any Modem method.
+    public func setLogCallback(_ cb: ((TraceDirection, String) -> Void)?) {
+        lock.withLock { logCallback = cb }
+        updateTraceHandler()
+    }
+
+    /// The channel builds trace text only while somebody reads it.
+    private func updateTraceHandler() {
+        let wanted = lock.withLock { traceSink != nil || logCallback != nil }
+        if !wanted {
+            channel.traceHandler = nil
+            return
+        }
+        channel.traceHandler = { dir, text in
+            self.lock.lock()
+            let sink = self.traceSink
+            if self.logCallback != nil && !self.isClosedFlag && self.queuedLogs < Modem.logBacklog {
+                self.queuedLogs += 1
+                self.jobs.append(.log(dir, text))
+                self.jobCond.signal()
+            }
+            self.lock.unlock()
+            sink?(dir, text)
+        }
     }
 
     /// Detail about the last failed call on this handle (the last failure wins when threads race).
     public var lastError: ModemErrorDetail { lock.withLock { detail } }
 
     /// Sends any AT command; returns the intermediate lines. ERROR / +CME ERROR -> `.modem` (see lastError).
-    /// A command holding CR, LF or another control byte is `.invalidArgument`.
+    /// A command holding CR, LF, another control byte or a byte above 0x7E is `.invalidArgument`.
     public func at(_ command: String, timeoutMs: Int = 5000) throws(QsslError) -> [String] {
-        for b in command.utf8 where b < 0x20 || b == 0x7F { throw record(.invalidArgument, command: "",
-                                                                           message: "control byte in command") }
+        for b in command.utf8 where b < 0x20 || b >= 0x7F {
+            throw record(.invalidArgument, message: "control or non-ASCII byte in command")
+        }
         if command.isEmpty { throw record(.invalidArgument, message: "empty command") }
         return try execOK(command, timeoutMs: timeoutMs).lines
     }
@@ -293,14 +323,21 @@ public final class Modem: @unchecked Sendable {
             lock.lock()
             while jobs.isEmpty && !isClosedFlag { jobCond.wait() }
             if isClosedFlag {
+                // The trace of the last commands before a close is the part most worth seeing: deliver it.
+                let log = logCallback
+                let pending = jobs.removeAll()
                 lock.unlock()
+                for case .log(let dir, let text) in pending { log?(dir, text) }
                 return
             }
-            let job = jobs.removeFirst()
+            let job = jobs.popFirst()!
             let cb = callback
+            let log = logCallback
+            if case .log = job { queuedLogs -= 1 }
             lock.unlock()
             switch job {
             case .event(let e): cb?(e)
+            case .log(let dir, let text): log?(dir, text)
             case .reapply:
                 emit(.configurationReapplied(ok: reapplyWithRetries()))
             }

@@ -2,18 +2,19 @@
 ///
 /// A value that contains `"`, CR, LF or any other control byte could end the quoted string or the command
 /// line early and smuggle a second command to the module (AT command injection), so such values are
-/// rejected with `.invalidArgument` before anything is written to the port.
+/// rejected with `.invalidArgument` before anything is written to the port. So are bytes above 0x7E: a module
+/// that looks at the seven low bits only (V.250) reads 0xA2 as `"` and 0x8D as CR.
 public enum ATArgument {
     /// Longest string value accepted inside a command. The note documents no limit for the command line;
     /// this keeps every command we build well inside the buffers of real modules.
     public static let maxLength = 255
 
-    /// True if `s` may go inside a quoted AT string: 1...maxLength bytes (or 0 if `allowEmpty`), no `"`,
-    /// no control byte (0x00-0x1F, 0x7F).
+    /// True if `s` may go inside a quoted AT string: 1...maxLength bytes (or 0 if `allowEmpty`) of printable
+    /// ASCII (0x20-0x7E) other than `"`.
     public static func isSafe(_ s: String, allowEmpty: Bool = false) -> Bool {
         var n = 0
         for b in s.utf8 {
-            if b < 0x20 || b == 0x7F || b == 0x22 { return false }
+            if b < 0x20 || b >= 0x7F || b == 0x22 { return false }
             n += 1
             if n > maxLength { return false }
         }

@@ -16,7 +16,7 @@
 /// command in flight with `.reset` unless it `survivesRestart`.
 public struct ATDialogue: Sendable {
     /// What the channel must do, in order.
-    public enum Action: Equatable, Sendable {
+    public enum Action: Sendable {
         /// Write these bytes to the module (a command line, or a payload after "> " / CONNECT).
         case write([UInt8])
         /// Request `id` is done. A CONNECT that starts data mode completes with `connected == true`; the channel

@@ -57,7 +57,7 @@ public struct ATRequest: Sendable {
 }
 
 /// What the module answered to one request.
-public struct ATResponse: Equatable, Sendable {
+public struct ATResponse: Sendable {
     /// Intermediate lines (echo removed). A line that looks like a URC but carries the command's own name
     /// (e.g. "+CPIN: READY" to AT+CPIN?) is here, not sent to the URC handler.
     public var lines: [String]

@@ -16,7 +16,7 @@ from ctypes import (POINTER, Structure, c_char, c_char_p, c_int, c_int32, c_size
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from .errors import error_for
+from .errors import QsslError, error_for
 
 LIBRARY_NAME = "libqssl.so"
 
@@ -113,8 +113,24 @@ def _errmsg_of(args: Sequence[Any]) -> Optional[str]:
     handle = getattr(handle, "_as_parameter_", handle)
     if not isinstance(handle, (int, c_void_p)) or handle is None:
         return None
-    raw = _LIB.qssl_errmsg(handle) if _LIB is not None else None
-    return raw.decode("utf-8", "replace") if raw else None
+    return errmsg_copy(handle) if _LIB is not None else None
+
+
+def errmsg_copy(handle: Any) -> Optional[str]:
+    """qssl_errmsg() as a copy taken under the handle's lock (qssl_errmsg_copy): the pointer qssl_errmsg() returns
+    may be freed by later failures on other threads before this thread, back from waiting for the GIL, reads it."""
+    cap = 256
+    while True:
+        buf = ctypes.create_string_buffer(cap)
+        try:
+            n = _LIB.qssl_errmsg_copy(handle, buf, cap)
+        except QsslError:
+            # A closed or unknown handle: qssl_errmsg() answers with static text then, safe to read.
+            raw = _LIB.qssl_errmsg(handle)
+            return raw.decode("utf-8", "replace") if raw else None
+        if n < cap:
+            return buf.value.decode("utf-8", "replace")
+        cap = n + 1
 
 
 def _check_status(result: int, func: Any, args: Tuple[Any, ...]) -> int:
@@ -131,7 +147,8 @@ def _check_text(result: Optional[bytes], func: Any, args: Tuple[Any, ...]) -> st
 
 
 # Functions whose first argument is not a handle.
-_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_ctx_config_init"}
+# qssl_errmsg_copy failing must not ask qssl_errmsg_copy again.
+_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_ctx_config_init", "qssl_errmsg_copy"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ class Modem:
     opens the port exclusively, starts the library's I/O thread and syncs with the module.
     ``log``, if given, is called as ``log(direction, text)`` for every line of the AT trace
     (``direction`` is ``"tx"`` or ``"rx"``; certificate and key bytes show as ``<N bytes redacted>``)
-    for every command after the start-up sync, from the library's log thread.
+    for every command after the start-up sync, from the library's callback thread.
 
     Use it as a context manager, or call :meth:`close`. Every method raises a :class:`qssl.QsslError`
     subclass on failure. All methods may be called from any thread. A str argument that becomes a C string
@@ -87,8 +87,8 @@ class Modem:
 
     def _register(self, setter: Any, cb: Any, null: Any) -> None:
         """Hands `cb` (a ctypes callback, or None to remove the current one) to `setter`. No lock is held
-        across the C call: removing the log callback joins the log thread, which may be running a callback that
-        calls into this modem."""
+        across the C call: the library's callback thread may be running a callback that calls into this
+        modem."""
         if cb is not None:
             # Kept from before the library can call it; list.append is atomic under the GIL.
             self._callbacks.append(cb)
@@ -137,8 +137,7 @@ class Modem:
     @property
     def errmsg(self) -> str:
         """The last failure on this handle (``qssl_errmsg``)."""
-        raw = self._lib.qssl_errmsg(self)
-        return (raw or b"").decode("utf-8", "replace")
+        return _lib.errmsg_copy(self) or ""
 
     # -- raw AT -----------------------------------------------------------------------------
 
@@ -318,7 +317,7 @@ class Modem:
         """Also delivers every event to ``callback(event)`` (None removes it); :meth:`events` still
         sees them (the queue is bounded, so a program using only the callback may ignore it).
 
-        The callback runs on the library's event thread, never the caller's; it may call any method
+        The callback runs on the library's callback thread, never the caller's; it may call any method
         of this modem (for instance a non-blocking ``recv``, or :meth:`close`). Exceptions it raises are
         printed and dropped. A call already running when the callback is replaced or removed may still
         finish after this returns; the modem keeps every callback it was given until it is closed.
