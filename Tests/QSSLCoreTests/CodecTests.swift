@@ -209,6 +209,11 @@ import Testing
 
     @Test func settings() throws {
         #expect(try ATDecoders.sslSetting(.sslVersion, ["+QSSLCFG: \"sslversion\",2"]) == .sslVersion(.tls1_1))
+        // Numbers past Int32 are a bad answer, not a trap (found by the decoders fuzz target).
+        #expect(throws: QsslError.proto) { try ATDecoders.sslSetting(.sslVersion, ["+QSSLCFG: \"sslversion\",99999999999"]) }
+        #expect(throws: QsslError.proto) {
+            try ATDecoders.sslContext(["+QSSLCFG: 0,4294967296,0,\"0XFFFF\",\"\",\"\",\"\""])
+        }
         #expect(try ATDecoders.sslSetting(.sslVersion, ["+QSSLCFG: \"sslversion\",0,3"]) == .sslVersion(.tls1_2))
         #expect(try ATDecoders.sslSetting(.cipherSuite, ["+QSSLCFG: \"ciphersuite\",0XFFFF"]) == .cipherSuites([.all]))
         #expect(try ATDecoders.sslSetting(.cipherSuite, ["+QSSLCFG: \"ciphersuite\",1,\"0X0035,0X002F\""])

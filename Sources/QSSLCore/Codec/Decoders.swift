@@ -81,11 +81,11 @@ public enum ATDecoders {
         }
         switch key {
         case .sslVersion:
-            guard let x = SSLVersion(rawValue: Int32(try int())) else { throw .proto }
+            guard let x = SSLVersion(rawValue: Int32(clamping: try int())) else { throw .proto }
             return .sslVersion(x)
         case .cipherSuite: return .cipherSuites(try suites(v[...]))
         case .secLevel:
-            guard let x = SecLevel(rawValue: Int32(try int())) else { throw .proto }
+            guard let x = SecLevel(rawValue: Int32(clamping: try int())) else { throw .proto }
             return .secLevel(x)
         case .caCert: return .caCert(certName(s))
         case .clientCert: return .clientCert(certName(s))
@@ -94,7 +94,7 @@ public enum ATDecoders {
         case .https: return .https(try int() != 0)
         case .httpsContext: return .httpsContext(try int())
         case .smtpStyle:
-            guard let x = SMTPStyle(rawValue: Int32(try int())) else { throw .proto }
+            guard let x = SMTPStyle(rawValue: Int32(clamping: try int())) else { throw .proto }
             return .smtpStyle(x)
         case .smtpsContext: return .smtpsContext(try int())
         }
@@ -104,8 +104,8 @@ public enum ATDecoders {
     /// to AT+QSSLCFG="ctxindex",<ctx>) -> one value. Empty names decode as nil.
     public static func sslContext(_ lines: [String]) throws(QsslError) -> SSLContextConfig {
         guard let f = first(lines, "+QSSLCFG:"), f.count >= 7, let ctx = parseDecimal(f[0]),
-              let vn = parseDecimal(f[1]), let v = SSLVersion(rawValue: Int32(vn)),
-              let ln = parseDecimal(f[2]), let l = SecLevel(rawValue: Int32(ln)) else { throw .proto }
+              let vn = parseDecimal(f[1]), let v = SSLVersion(rawValue: Int32(clamping: vn)),
+              let ln = parseDecimal(f[2]), let l = SecLevel(rawValue: Int32(clamping: ln)) else { throw .proto }
         let n = f.count
         let s = try suites(f[3..<(n - 3)])
         return SSLContextConfig(context: ctx, version: v, cipherSuites: s, secLevel: l,
