@@ -8,16 +8,15 @@ import QSSLCore
 public final class EventQueue<Element>: @unchecked Sendable {
     private let lock = Lock()
     private let nonEmpty: Condition
-    private var ring: [Element?]
-    private var head = 0
-    private var count = 0
+    private var items = FIFO<Element>()
+    private let capacity: Int
     private var eventfd: Int32
     private var closed = false
     private var droppedCount = 0
 
     public init(capacity: Int = 1024) {
         nonEmpty = Condition(lock: lock)
-        ring = [Element?](repeating: nil, count: capacity > 0 ? capacity : 1)
+        self.capacity = capacity > 0 ? capacity : 1
         eventfd = (try? Sys.eventfd()) ?? -1
     }
 
@@ -29,21 +28,18 @@ public final class EventQueue<Element>: @unchecked Sendable {
     /// Elements dropped because the queue was full.
     public var dropped: Int { lock.withLock { droppedCount } }
 
-    public var isEmpty: Bool { lock.withLock { count == 0 } }
+    public var isEmpty: Bool { lock.withLock { items.isEmpty } }
 
     public func push(_ e: Element) {
         lock.lock()
         defer { lock.unlock() }
         if closed { return }
-        if count == ring.count {
-            ring[head] = nil
-            head = (head + 1) % ring.count
-            count -= 1
+        if items.count == capacity {
+            _ = items.popFirst()
             droppedCount += 1
         }
-        ring[(head + count) % ring.count] = e
-        count += 1
-        if count == 1 {
+        items.append(e)
+        if items.count == 1 {
             Sys.signalEventfd(eventfd)
             nonEmpty.broadcast()
         }
@@ -61,19 +57,15 @@ public final class EventQueue<Element>: @unchecked Sendable {
         let deadline = deadlineNs(afterMs: timeoutMs)
         lock.lock()
         defer { lock.unlock() }
-        while count == 0 && !closed {
-            if !nonEmpty.wait(untilNs: deadline) && count == 0 { return nil }
+        while items.isEmpty && !closed {
+            if !nonEmpty.wait(untilNs: deadline) && items.isEmpty { return nil }
         }
         return popLocked()
     }
 
     private func popLocked() -> Element? {
-        if count == 0 { return nil }
-        let e = ring[head]
-        ring[head] = nil
-        head = (head + 1) % ring.count
-        count -= 1
-        if count == 0 && eventfd >= 0 { Sys.drainEventfd(eventfd) }
+        let e = items.popFirst()
+        if e != nil && items.isEmpty && eventfd >= 0 { Sys.drainEventfd(eventfd) }
         return e
     }
 
