@@ -108,13 +108,18 @@ for t in "${targets[@]}"; do
     rc=$?
     set -e
     rm -rf "$work"
-    # Fork mode reports crashes it went past only in the log.
-    if [ "$keep_going" = 1 ] && grep -qE '^(INFO: log from the inner process|==[0-9]+== ERROR|.*deadly signal)' "$log"; then
-        [ "$rc" -ne 0 ] || rc=1
+    # Fork mode prints no final stats; its progress lines carry the counts, crashes included.
+    fork_line=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
+    if [ "$keep_going" = 1 ] && [ -n "$fork_line" ]; then
+        crashes=$(sed -n 's|.*oom/timeout/crash: \([0-9]*\)/\([0-9]*\)/\([0-9]*\).*|\1 \2 \3|p' <<<"$fork_line")
+        [ "$crashes" = "0 0 0" ] || [ -z "$crashes" ] || rc=1
     fi
-
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    if [ -z "$execs" ] && [ -n "$fork_line" ]; then
+        execs=$(sed -n 's/^#\([0-9]*\):.*/\1/p' <<<"$fork_line")
+        rate=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$fork_line")
+    fi
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
     done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
     line="$t: ${execs:-?} execs, ${rate:-?} exec/s, peak RSS ${rss:-?} MB${done_line:+ ($done_line)}"
