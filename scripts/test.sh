@@ -27,3 +27,6 @@ QSSL_LIBRARY="$(pwd)/.build-embedded/libqssl-embedded.so" QSSL_C_MODES=asan QSSL
 
 step "Python tests (pytest)"
 python3 -m pytest -q bindings/python/tests
+
+step "fuzz smoke (libFuzzer, 25 s per target: parser, decoders)"
+scripts/fuzz.sh --seconds 25

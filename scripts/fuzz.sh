@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of Tests/fuzz and runs each on a copy of its seed corpus.
+#
+#   scripts/fuzz.sh [--seconds N | --runs N] [--keep-going] [target...]   targets: parser decoders (default: both)
+#
+# --keep-going fuzzes in libFuzzer's fork mode past crashes (each crash input is still kept and the exit is still
+# 1), and skips the regression replay: for long runs while a known crash is open.
+#
+# Each target is one swiftc invocation: every file of Sources/QSSLCore plus Tests/fuzz/<Target>Fuzz.swift, with
+# -sanitize=fuzzer,address, into .build-fuzz/ (git-ignored; SwiftPM's .build is not touched). Before fuzzing, every
+# input in Tests/fuzz/regressions/<target>/ is replayed once. Prints libFuzzer's final stats per target and exits 1
+# on any crash, leak, timeout or out-of-memory; the input that caused it is kept in .build-fuzz/artifacts/.
+# Exits 2 if the toolchain has no libFuzzer runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=60
+runs=""
+keep_going=0
+targets=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds="$2"; shift 2 ;;
+        --runs) runs="$2"; shift 2 ;;
+        --keep-going) keep_going=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        parser|decoders) targets+=("$1"); shift ;;
+        *) echo "fuzz.sh: unknown argument '$1' (targets: parser decoders)" >&2; exit 2 ;;
+    esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=(parser decoders)
+
+out=.build-fuzz
+mkdir -p "$out/artifacts" "$out/logs"
+swiftc_bin="${SWIFTC:-swiftc}"
+
+# The toolchain must ship the libFuzzer runtime; say so plainly instead of failing in the middle of a build.
+probe="$out/probe"
+mkdir -p "$probe"
+cat > "$probe/probe.swift" <<'SWIFT'
+@_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt { 0 }
+SWIFT
+linker=()
+if "$swiftc_bin" -parse-as-library -sanitize=fuzzer,address -use-ld=lld "$probe/probe.swift" -o "$probe/probe" \
+        >"$probe/log" 2>&1; then
+    linker=(-use-ld=lld)   # lld ships with the toolchain; gold prints hundreds of harmless ASan symbol warnings
+elif ! "$swiftc_bin" -parse-as-library -sanitize=fuzzer,address "$probe/probe.swift" -o "$probe/probe" \
+        >"$probe/log" 2>&1; then
+    echo "fuzz.sh: ERROR: '$swiftc_bin -sanitize=fuzzer,address' does not work: this toolchain lacks the libFuzzer" >&2
+    echo "fuzz.sh: runtime (use a swift.org Linux toolchain). Compiler output:" >&2
+    cat "$probe/log" >&2
+    exit 2
+fi
+
+# libFuzzer handles the fatal signal itself (and writes the artifact) when Swift's backtracer stays out of the
+# way; a small ASan quarantine keeps RSS far from -rss_limit_mb so that limit only catches real growth.
+export SWIFT_BACKTRACE=enable=no
+export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16:detect_leaks=1}"
+
+core_sources=()
+while IFS= read -r f; do core_sources+=("$f"); done < <(find Sources/QSSLCore -name '*.swift' | LC_ALL=C sort)
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+    case "$t" in
+        parser) harness=Tests/fuzz/ParserFuzz.swift; max_len=8192 ;;
+        decoders) harness=Tests/fuzz/DecodersFuzz.swift; max_len=4096 ;;
+    esac
+    bin="$out/fuzz-$t"
+    printf '\n==> fuzz %s: build\n' "$t"
+    # -assert-config Debug keeps QSSLCore's assert()s on in the optimised build.
+    "$swiftc_bin" -parse-as-library -sanitize=fuzzer,address -O -assert-config Debug "${linker[@]}" \
+        -module-name QSSLCoreFuzz "${core_sources[@]}" "$harness" -o "$bin"
+
+    artifacts="$out/artifacts/$t"
+    mkdir -p "$artifacts"
+    log="$out/logs/$t.log"
+
+    # Known crashers first: deterministic, whatever the fuzzer happens to find in its time.
+    if [ "$keep_going" = 0 ] && [ -d "Tests/fuzz/regressions/$t" ] && [ -n "$(ls -A "Tests/fuzz/regressions/$t")" ]; then
+        printf '==> fuzz %s: replay Tests/fuzz/regressions/%s\n' "$t" "$t"
+        bad=0
+        for f in "Tests/fuzz/regressions/$t"/*; do
+            if ! "$bin" -rss_limit_mb=512 -timeout=5 -malloc_limit_mb=64 "$f" >"$log" 2>&1; then
+                echo "fuzz $t: REGRESSION still fails: $f"
+                grep -m3 -E 'Fatal error|ERROR: libFuzzer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|invariant' "$log" || true
+                bad=1
+            fi
+        done
+        if [ "$bad" = 1 ]; then
+            failed+=("$t (regressions)")
+            summary+=("$t: not fuzzed, a regression input still fails")
+            continue
+        fi
+    fi
+
+    # Fuzz a throw-away copy so the committed seeds stay as they are.
+    work="$(mktemp -d "${TMPDIR:-/tmp}/qssl-fuzz-$t.XXXXXX")"
+    cp -R "Tests/fuzz/corpus/$t/." "$work/"
+    limit=(-max_total_time="$seconds")
+    [ -n "$runs" ] && limit=(-runs="$runs")
+    [ "$keep_going" = 1 ] && limit+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    printf '==> fuzz %s: %s\n' "$t" "${runs:+$runs runs}${runs:-$seconds s}"
+    set +e
+    "$bin" "$work" -max_len="$max_len" -rss_limit_mb=512 -malloc_limit_mb=64 -timeout=5 "${limit[@]}" \
+        -dict="Tests/fuzz/$t.dict" -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
+    rc=$?
+    set -e
+    rm -rf "$work"
+    # Fork mode prints no final stats; its progress lines carry the counts, crashes included.
+    fork_line=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
+    if [ "$keep_going" = 1 ] && [ -n "$fork_line" ]; then
+        crashes=$(sed -n 's|.*oom/timeout/crash: \([0-9]*\)/\([0-9]*\)/\([0-9]*\).*|\1 \2 \3|p' <<<"$fork_line")
+        [ "$crashes" = "0 0 0" ] || [ -z "$crashes" ] || rc=1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    if [ -z "$execs" ] && [ -n "$fork_line" ]; then
+        execs=$(sed -n 's/^#\([0-9]*\):.*/\1/p' <<<"$fork_line")
+        rate=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$fork_line")
+    fi
+    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+    done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
+    line="$t: ${execs:-?} execs, ${rate:-?} exec/s, peak RSS ${rss:-?} MB${done_line:+ ($done_line)}"
+    echo "$line"
+    summary+=("$line")
+    if [ "$rc" -ne 0 ]; then
+        echo "fuzz $t: FAILED (libFuzzer exit $rc); log: $log"
+        grep -E 'Fatal error|ERROR: libFuzzer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|invariant|SUMMARY' "$log" \
+            | head -5 || true
+        grep -E '^(artifact_prefix|Test unit written to)' "$log" | tail -2 || true
+        failed+=("$t")
+    fi
+done
+
+printf '\n==> fuzz summary\n'
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: FAILED: ${failed[*]} (inputs kept in $out/artifacts/)"
+    exit 1
+fi
