@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of Tests/fuzz and runs each on a copy of its seed corpus.
 #
-#   scripts/fuzz.sh [--seconds N | --runs N] [--keep-going] [target...]   targets: parser decoders (default: both)
+#   scripts/fuzz.sh [--seconds N | --runs N] [--keep-going] [target...]   targets: parser decoders dialogue (default: all)
 #
 # --keep-going fuzzes in libFuzzer's fork mode past crashes (each crash input is still kept and the exit is still
 # 1), and skips the regression replay: for long runs while a known crash is open.
@@ -24,11 +24,11 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift 2 ;;
         --keep-going) keep_going=1; shift ;;
         -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-        parser|decoders) targets+=("$1"); shift ;;
-        *) echo "fuzz.sh: unknown argument '$1' (targets: parser decoders)" >&2; exit 2 ;;
+        parser|decoders|dialogue) targets+=("$1"); shift ;;
+        *) echo "fuzz.sh: unknown argument '$1' (targets: parser decoders dialogue)" >&2; exit 2 ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(parser decoders)
+[ ${#targets[@]} -gt 0 ] || targets=(parser decoders dialogue)
 
 out=.build-fuzz
 mkdir -p "$out/artifacts" "$out/logs"
@@ -66,6 +66,7 @@ for t in "${targets[@]}"; do
     case "$t" in
         parser) harness=Tests/fuzz/ParserFuzz.swift; max_len=8192 ;;
         decoders) harness=Tests/fuzz/DecodersFuzz.swift; max_len=4096 ;;
+        dialogue) harness=Tests/fuzz/DialogueFuzz.swift; max_len=8192 ;;
     esac
     bin="$out/fuzz-$t"
     printf '\n==> fuzz %s: build\n' "$t"

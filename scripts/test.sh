@@ -28,5 +28,5 @@ QSSL_LIBRARY="$(pwd)/.build-embedded/libqssl-embedded.so" QSSL_C_MODES=asan QSSL
 step "Python tests (pytest)"
 python3 -m pytest -q bindings/python/tests
 
-step "fuzz smoke (libFuzzer, 25 s per target: parser, decoders)"
-scripts/fuzz.sh --seconds 25
+step "fuzz smoke (libFuzzer, 20 s per target: parser, decoders, dialogue)"
+scripts/fuzz.sh --seconds 20

@@ -641,10 +641,11 @@ public final class ATChannel: @unchecked Sendable {
         var start = 0
         while start < n {
             var end = n
-            if current == nil && !parser.rawMode && !parser.inPayload {
-                // Idle: one line at a time, so a URC handler that calls enterDataMode() (transparent open) switches
-                // the parser right behind its line. Idle traffic is a few URCs; commands and payloads take the
-                // whole chunk at once.
+            if (current == nil || dialogue.rawOnConnect) && !parser.rawMode && !parser.inPayload {
+                // One line at a time while a line can switch the parser: idle, a URC handler may call enterDataMode()
+                // (transparent open) and data follows its line at once; while ATO waits, CONNECT turns the stream
+                // raw only if no earlier line of the same read ended ATO (found by the dialogue fuzz target). Idle
+                // traffic is a few URCs, ATO's answer one line; commands and payloads take the whole chunk at once.
                 var i = start
                 while i < n {
                     let b = readBuf[i]
