@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every qssl test: Swift (parser, channel, modem, virtual module), the Embedded build of the library,
-# the C programs (plain and sanitized) and the Python suite. Exits non-zero if anything fails.
+# the C programs (plain and sanitized), the Python suite, a fuzz smoke and ThreadSanitizer. Exits non-zero if
+# anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +31,6 @@ python3 -m pytest -q bindings/python/tests
 
 step "fuzz smoke (libFuzzer, 20 s per target: parser, decoders, dialogue)"
 scripts/fuzz.sh --seconds 20
+
+step "ThreadSanitizer (threaded Swift tests, Tests/c/test_threads.c; own build folder .build-tsan)"
+scripts/tsan.sh

@@ -22,6 +22,8 @@ swift test --skip-build --sanitize=thread --scratch-path "$scratch" \
 echo "== TSan: Tests/c/test_threads.c"
 bin=$scratch/debug
 clang_bin=$(dirname "$(command -v swift)")/clang
+# The toolchain's TSan runtime intercepts libdispatch too, so the program links the toolchain's copy.
+rtdir=$(cd "$(dirname "$(command -v swift)")/../lib/swift/linux" && pwd)
 [ -x "$clang_bin" ] || { echo "tsan.sh: the toolchain's clang is missing at $clang_bin" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qssl-tsan.XXXXXX")
 . "$root/scripts/background.sh"
@@ -29,7 +31,8 @@ cleanup() { stop_bg; rm -rf "$tmp"; }
 trap cleanup EXIT
 die() { echo "tsan.sh: $*" >&2; exit 1; }
 "$clang_bin" -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=thread -Wall -Wextra -Werror -I"$root/include" \
-    -o "$tmp/test_threads" "$root/Tests/c/test_threads.c" "$bin/libqssl.so" -Wl,-rpath,"$(cd "$bin" && pwd)" -lpthread
+    -o "$tmp/test_threads" "$root/Tests/c/test_threads.c" "$bin/libqssl.so" -Wl,-rpath,"$(cd "$bin" && pwd)" \
+    -L"$rtdir" -ldispatch -lBlocksRuntime -Wl,-rpath,"$rtdir" -lpthread
 "$root/scripts/make-test-certs.sh" "$tmp/certs" >/dev/null
 sim=.build/debug/qssl-sim
 start_bg "$sim" echo-server --cert "$tmp/certs/server.pem" --key "$tmp/certs/server.key"; tls_port=$bg_line

@@ -58,7 +58,9 @@ final class PtyResponder: @unchecked Sendable {
     private let stopLock = NSLock()
     private var stopFlag = false
     private let finished = DispatchSemaphore(value: 0)
-    private(set) var received: [String] = []
+    private var receivedLines: [String] = []
+    /// The lines the responder has read so far (it appends from its own thread).
+    var received: [String] { stopLock.lock(); defer { stopLock.unlock() }; return receivedLines }
 
     init(_ pty: PtyPair, answer: @escaping (String) -> String?) {
         self.pty = pty
@@ -79,7 +81,7 @@ final class PtyResponder: @unchecked Sendable {
             for b in buf[0..<n] {
                 if b == 0x0D {
                     let text = String(decoding: line, as: UTF8.self)
-                    stopLock.lock(); received.append(text); stopLock.unlock()
+                    stopLock.lock(); receivedLines.append(text); stopLock.unlock()
                     if let reply = answer(text) { pty.writeMaster(Array(reply.utf8)) }
                     line.removeAll()
                 } else {

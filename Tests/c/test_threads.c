@@ -127,8 +127,9 @@ int main(int argc, char **argv) {
     pthread_join(t[3], NULL);
     CHECK(ssl.bad == 0 && ssl.done == rounds);
     CHECK(tcp.bad == 0 && tcp.done == rounds);
-    CHECK(at_calls > 0 && at_fail == 0);
-    CHECK(log_lines > 0 && events_seen > 0);
+    int logs = __atomic_load_n(&log_lines, __ATOMIC_RELAXED), evs = __atomic_load_n(&events_seen, __ATOMIC_RELAXED);
+    CHECK(__atomic_load_n(&at_calls, __ATOMIC_RELAXED) > 0 && __atomic_load_n(&at_fail, __ATOMIC_RELAXED) == 0);
+    CHECK(logs > 0 && evs > 0);
 
     /* Close while two threads keep calling. */
     REQUIRE(pthread_create(&t[4], NULL, late_main, &ssl.id) == 0);
@@ -136,9 +137,10 @@ int main(int argc, char **argv) {
     CHECK_RC(qssl_modem_close(m), QSSL_OK);
     pthread_join(t[4], NULL);
     pthread_join(t[5], NULL);
-    CHECK(late_closed == 2);
-    CHECK(late_other == 0);
+    CHECK(__atomic_load_n(&late_closed, __ATOMIC_RELAXED) == 2);
+    CHECK(__atomic_load_n(&late_other, __ATOMIC_RELAXED) == 0);
     printf("test_threads: %d+%d echo rounds, %d AT rounds, %d log lines, %d events, %d calls before the close\n",
-           ssl.done, tcp.done, at_calls, log_lines, events_seen, late_ok);
+           ssl.done, tcp.done, __atomic_load_n(&at_calls, __ATOMIC_RELAXED), logs, evs,
+           __atomic_load_n(&late_ok, __ATOMIC_RELAXED));
     return TEST_SUMMARY("test_threads");
 }

@@ -119,8 +119,7 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
         guard let command = cString(cmd), !command.isEmpty else { return h.fail(.invalidArgument, "command is NULL, empty or not UTF-8") }
         if cap < 0 || cap > maxCount { return h.fail(.invalidArgument, "cap out of range") }
         if buf == nil && cap > 0 { return h.fail(.invalidArgument, "buf is NULL or not UTF-8") }
-        let t = timeout_ms > 0 ? Int(timeout_ms) : h.modem.options.commandTimeoutMs
-        let lines = try h.modem.at(command, timeoutMs: t)
+        let lines = try h.modem.at(command, timeoutMs: timeout_ms > 0 ? Int(timeout_ms) : nil)
         var text = ""
         for l in lines {
             text += l

@@ -235,8 +235,9 @@ public final class Modem: @unchecked Sendable {
     public var lastError: ModemErrorDetail { lock.withLock { detail } }
 
     /// Sends any AT command; returns the intermediate lines. ERROR / +CME ERROR -> `.modem` (see lastError).
-    /// A command holding CR, LF, another control byte or a byte above 0x7E is `.invalidArgument`.
-    public func at(_ command: String, timeoutMs: Int = 5000) throws(QsslError) -> [String] {
+    /// A command holding CR, LF, another control byte or a byte above 0x7E is `.invalidArgument`. `timeoutMs` nil
+    /// uses `ModemOptions.commandTimeoutMs`.
+    public func at(_ command: String, timeoutMs: Int? = nil) throws(QsslError) -> [String] {
         for b in command.utf8 where b < 0x20 || b >= 0x7F {
             throw record(.invalidArgument, message: "control or non-ASCII byte in command")
         }
@@ -396,7 +397,7 @@ public final class Modem: @unchecked Sendable {
     /// buffered, the stream ended, or the socket failed. One per index for the modem's lifetime (a later socket
     /// on the same index uses the same fd); closed by `close()`. Never read or close it.
     public func socketFD(_ socket: Int) throws(QsslError) -> Int32 {
-        guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+        _ = try index(socket)
         let fd = lock.withLock { isClosedFlag || socketFDs.count != 6 ? -1 : socketFDs[socket] }
         if fd < 0 { throw record(.closed, message: "modem closed") }
         return fd

@@ -152,11 +152,18 @@ extension Modem {
 
     /// The slot of an open socket index (of `kind`, if given) or a thrown `.closed` / `.invalidArgument`.
     func userSlot(_ socket: Int, _ kind: SocketKind? = nil) throws(QsslError) -> SocketSlot {
-        guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+        _ = try index(socket)
         guard let s = lock.withLock({ slots[socket] }), !s.isReleased, !s.isOpening, kind == nil || s.kind == kind else {
             throw record(.closed, message: Modem.notOpen(socket, kind))
         }
         return s
+    }
+
+    /// `socket` as a SocketIndex, or a recorded `.invalidArgument`.
+    func index(_ socket: Int) throws(QsslError) -> SocketIndex {
+        do throws(QsslError) { return try SocketIndex(socket) } catch {
+            throw record(.invalidArgument, message: "socket index \(socket) not 0-5")
+        }
     }
 
     static func notOpen(_ socket: Int, _ kind: SocketKind?) -> String {
@@ -276,7 +283,7 @@ extension Modem {
                      timeoutMs: Int) throws(QsslError) -> Int {
         try api { () throws(QsslError) -> Int in
             if buffer.isEmpty { throw record(.invalidArgument, message: "empty buffer") }
-            guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+            _ = try index(socket)
             guard let s = lock.withLock({ slots[socket] }), !s.isOpening, kind == nil || s.kind == kind else {
                 throw record(.closed, message: Modem.notOpen(socket, kind))
             }
@@ -342,7 +349,7 @@ extension Modem {
 
     /// Bytes buffered on the host for `socket` (0 for an unknown index).
     public func available(socket: Int) -> Int {
-        guard socket >= 0 && socket < 6 else { return 0 }
+        guard (try? SocketIndex(socket)) != nil else { return 0 }
         return lock.withLock { slots[socket]?.buffer.count ?? 0 }
     }
 
@@ -354,7 +361,7 @@ extension Modem {
     /// and in data mode (`.timedOut`): no command is sent, since the module would forward it to the peer.
     public func closeSocket(_ socket: Int, kind: SocketKind? = nil, timeoutMs: Int = 10_000) throws(QsslError) {
         try api { () throws(QsslError) in
-            guard socket >= 0 && socket < 6 else { throw record(.invalidArgument, message: "socket index not 0-5") }
+            _ = try index(socket)
             guard let s = lock.withLock({ slots[socket] }), !s.isReleased, kind == nil || s.kind == kind else {
                 throw record(.closed, message: Modem.notOpen(socket, kind))
             }
@@ -394,7 +401,7 @@ extension Modem {
 
     /// Kind of the socket at `socket`, or nil if none is open there.
     public func socketKind(_ socket: Int) -> SocketKind? {
-        guard socket >= 0 && socket < 6 else { return nil }
+        guard (try? SocketIndex(socket)) != nil else { return nil }
         return lock.withLock { slots[socket].flatMap { $0.isReleased ? nil : $0.kind } }
     }
 

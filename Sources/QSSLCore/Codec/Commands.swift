@@ -81,7 +81,7 @@ public enum ATCommands {
         let key = value.key
         var head = "AT+QSSLCFG=\"\(key.name)\","
         if key.perContext {
-            try ATArgument.checkRange(context, 0...5)
+            _ = try ContextIndex(context)
             head += "\(context),"
         }
         switch value {
@@ -93,7 +93,7 @@ public enum ATCommands {
             return head + "\"\(n.text)\""
         case .ignoreRTCTime(let b), .https(let b): return head + (b ? "1" : "0")
         case .httpsContext(let c), .smtpsContext(let c):
-            try ATArgument.checkRange(c, 0...5)
+            _ = try ContextIndex(c)
             return head + "\(c)"
         case .smtpStyle(let s): return head + "\(s.rawValue)"
         }
@@ -102,7 +102,7 @@ public enum ATCommands {
     /// AT+QSSLCFG="<setting>"[,<ctx>]: query one setting.
     public static func sslQuery(_ key: SSLSettingKey, context: Int) throws(QsslError) -> String {
         if key.perContext {
-            try ATArgument.checkRange(context, 0...5)
+            _ = try ContextIndex(context)
             return "AT+QSSLCFG=\"\(key.name)\",\(context)"
         }
         return "AT+QSSLCFG=\"\(key.name)\""
@@ -110,7 +110,7 @@ public enum ATCommands {
 
     /// AT+QSSLCFG="ctxindex",<ctx>: everything of one context on one line.
     public static func sslQueryContext(_ context: Int) throws(QsslError) -> String {
-        try ATArgument.checkRange(context, 0...5)
+        _ = try ContextIndex(context)
         return "AT+QSSLCFG=\"ctxindex\",\(context)"
     }
 
@@ -134,8 +134,8 @@ public enum ATCommands {
     /// timeout 10-300 s, host a safe string.
     public static func sslOpen(socket: Int, context: Int, host: String, port: Int, transparent: Bool,
                                timeoutS: Int = 90) throws(QsslError) -> String {
-        try ATArgument.checkRange(socket, 0...5)
-        try ATArgument.checkRange(context, 0...5)
+        _ = try SocketIndex(socket)
+        _ = try ContextIndex(context)
         try ATArgument.checkRange(port, 1...65535)
         try ATArgument.checkRange(timeoutS, 10...300)
         let h = try ATArgument.quoted(host)
@@ -144,7 +144,7 @@ public enum ATCommands {
 
     /// AT+QSSLSEND=<ssid>,<len> (fixed length, binary safe), len 1-1460.
     public static func sslSend(socket: Int, length: Int) throws(QsslError) -> String {
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         try ATArgument.checkRange(length, 1...maxSendChunk)
         return "AT+QSSLSEND=\(socket),\(length)"
     }
@@ -152,14 +152,14 @@ public enum ATCommands {
     /// AT+QSSLRECV=<cid>,<ssid>,<len>: cid 0-2 (as the URC reports it), len 1-1500.
     public static func sslRecv(cid: Int, socket: Int, length: Int = 1500) throws(QsslError) -> String {
         try ATArgument.checkRange(cid, 0...2)
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         try ATArgument.checkRange(length, 1...maxRecvChunk)
         return "AT+QSSLRECV=\(cid),\(socket),\(length)"
     }
 
     /// AT+QSSLCLOSE=<ssid>
     public static func sslClose(socket: Int) throws(QsslError) -> String {
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         return "AT+QSSLCLOSE=\(socket)"
     }
 
@@ -169,7 +169,7 @@ public enum ATCommands {
 
     /// AT+QIOPEN=<index>,"TCP","<host>",<port> (the note's form, port unquoted).
     public static func tcpOpen(socket: Int, host: String, port: Int) throws(QsslError) -> String {
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         try ATArgument.checkRange(port, 1...65535)
         let h = try ATArgument.quoted(host)
         return "AT+QIOPEN=\(socket),\"TCP\",\(h),\(port)"
@@ -177,7 +177,7 @@ public enum ATCommands {
 
     /// AT+QISEND=<index>,<len>, len 1-1460.
     public static func tcpSend(socket: Int, length: Int) throws(QsslError) -> String {
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         try ATArgument.checkRange(length, 1...maxSendChunk)
         return "AT+QISEND=\(socket),\(length)"
     }
@@ -186,14 +186,14 @@ public enum ATCommands {
     public static func tcpRead(cid: Int, sc: Int, socket: Int, length: Int = 1500) throws(QsslError) -> String {
         try ATArgument.checkRange(cid, 0...2)
         try ATArgument.checkRange(sc, 1...2)
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         try ATArgument.checkRange(length, 1...maxRecvChunk)
         return "AT+QIRD=\(cid),\(sc),\(socket),\(length)"
     }
 
     /// AT+QICLOSE=<index>
     public static func tcpClose(socket: Int) throws(QsslError) -> String {
-        try ATArgument.checkRange(socket, 0...5)
+        _ = try SocketIndex(socket)
         return "AT+QICLOSE=\(socket)"
     }
 }

@@ -92,7 +92,7 @@ public struct SSLContextConfig: Equatable, Hashable, Sendable {
     /// `.invalidArgument` unless: context 0-5, 1-6 distinct suites (0xFFFF only alone), seclevel 1 has a CA,
     /// seclevel 2 has a CA, a client certificate and a client key.
     public func validate() throws(QsslError) {
-        try ATArgument.checkRange(context, 0...5)
+        _ = try ContextIndex(context)
         try ATCommands.checkSuites(cipherSuites)
         switch secLevel {
         case .none: break
