@@ -5,7 +5,7 @@
 //   selector bit 7 set:   the clock advances (selector & 0x7F) * 50 ms before the bytes
 //   selector bit 7 clear: if the dialogue is idle, request table[selector % table.count] starts (deadline 1 s)
 // The segment's module bytes are fed whole in one run and in chunks (sizes from the bytes themselves) in a second
-// run, each cut further by the channel's rule (one line at a time while ATO waits for CONNECT). Invariants: no crash or hang; both runs give the same actions (traces included): the dialogue's decisions do
+// run, each cut further by the channel's rule (one byte at a time while ATO waits for CONNECT). Invariants: no crash or hang; both runs give the same actions (traces included): the dialogue's decisions do
 // not depend on how the module's bytes were cut; every started request completes exactly once by the end (after
 // a far tick and an abort); the dialogue is idle then; a start only ever happens when it was idle.
 
@@ -59,20 +59,12 @@ func runDialogue(_ input: [UInt8], chunked: Bool) -> [String] {
         actions.removeAll(keepingCapacity: true)
     }
     // The channel's feeding rule (ATChannel.feed): while the dialogue waits for a CONNECT that starts data mode, one
-    // line at a time, so a line that ends the request first is seen before the parser decides about CONNECT.
+    // byte at a time, so whatever ends the request first is seen before the parser decides about CONNECT.
     func feed(_ bytes: ArraySlice<UInt8>) {
         var start = bytes.startIndex
         while start < bytes.endIndex {
             var end = bytes.endIndex
-            if dialogue.rawOnConnect && !parser.rawMode && !parser.inPayload {
-                var k = start
-                while k < bytes.endIndex {
-                    let b = bytes[k]
-                    k += 1
-                    if b == 0x0A || b == 0x0D { break }
-                }
-                end = k
-            }
+            if dialogue.rawOnConnect && !parser.rawMode { end = start + 1 }
             parser.rawOnConnect = dialogue.rawOnConnect
             events.removeAll(keepingCapacity: true)
             bytes[start..<end].withUnsafeBytes { parser.feed($0, into: &events) }

@@ -641,11 +641,15 @@ public final class ATChannel: @unchecked Sendable {
         var start = 0
         while start < n {
             var end = n
-            if (current == nil || dialogue.rawOnConnect) && !parser.rawMode && !parser.inPayload {
-                // One line at a time while a line can switch the parser: idle, a URC handler may call enterDataMode()
-                // (transparent open) and data follows its line at once; while ATO waits, CONNECT turns the stream
-                // raw only if no earlier line of the same read ended ATO (found by the dialogue fuzz target). Idle
-                // traffic is a few URCs, ATO's answer one line; commands and payloads take the whole chunk at once.
+            if dialogue.rawOnConnect && !parser.rawMode {
+                // While ATO waits, one byte at a time: CONNECT turns the stream raw only if nothing earlier in the same
+                // read (a final result, a payload and what follows it) ended ATO first (found by the dialogue fuzz
+                // target). ATO's answer is a dozen bytes.
+                end = start + 1
+            } else if current == nil && !parser.rawMode && !parser.inPayload {
+                // Idle: one line at a time, so a URC handler that calls enterDataMode() (transparent open) switches
+                // the parser right behind its line. Idle traffic is a few URCs; commands and payloads take the whole
+                // chunk at once.
                 var i = start
                 while i < n {
                     let b = readBuf[i]
