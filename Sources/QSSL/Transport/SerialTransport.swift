@@ -117,7 +117,7 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         switch e {
         case EBUSY, EWOULDBLOCK: return .busy
         case ENOENT, ENXIO, ENODEV: return .noDevice
-        case ENOMEM, EMFILE, ENFILE: return .noMemory
+        case ENOMEM, EMFILE, ENFILE: return Sys.resourceError(e, "open")
         default: return .io
         }
     }

@@ -36,8 +36,19 @@ enum Sys {
     /// A non-blocking, close-on-exec eventfd.
     static func eventfd() throws(QsslError) -> Int32 {
         let r = syscallRetryingEINTR { CPosix.eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
-        if r.value < 0 { throw r.errno == EMFILE || r.errno == ENFILE || r.errno == ENOMEM ? .noMemory : .io }
+        if r.value < 0 { throw Sys.resourceError(r.errno, "eventfd") }
         return r.value
+    }
+
+    /// A failed descriptor or memory allocation: `.noMemory` whose story tells which limit (EMFILE: this process's
+    /// fd limit; ENFILE: the system's; ENOMEM) and errno, else `.io` with errno.
+    static func resourceError(_ e: Int32, _ what: String) -> QsslError {
+        switch e {
+        case EMFILE: return QsslError.noMemory.with(errno: e, message: what + ": too many open files (the process's fd limit)")
+        case ENFILE: return QsslError.noMemory.with(errno: e, message: what + ": too many open files in the system")
+        case ENOMEM: return QsslError.noMemory.with(errno: e, message: what + ": out of memory")
+        default: return QsslError.io.with(errno: e, message: what + " failed")
+        }
     }
 
     /// Makes an eventfd readable.
