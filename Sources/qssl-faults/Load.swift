@@ -16,6 +16,9 @@ enum Limits {
     static var openSSLBudgetMs: Int { openSocketS * 1000 + 5000 }
 }
 
+/// --keep-logs: leave the sim's byte logs in the temp dir (their paths are printed under each row).
+nonisolated(unsafe) var keepLogs = false
+
 /// A virtual module with a Modem on it, and the servers the sockets talk to.
 final class Rig: @unchecked Sendable {
     let sim: VirtualModule
@@ -84,7 +87,7 @@ final class Rig: @unchecked Sendable {
     func stop() {
         closeModem()
         sim.stop()
-        try? FileManager.default.removeItem(atPath: logPath)
+        if !keepLogs { try? FileManager.default.removeItem(atPath: logPath) }
     }
 }
 
@@ -130,7 +133,8 @@ final class SocketStream: @unchecked Sendable {
 
 /// Echoes every stream on its own thread: send a piece, read its echo back, until all went, an error other
 /// than .timedOut ends the socket (then what is buffered is read until the error), or `deadlineS`.
-func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double, progress: Progress) -> Bool {
+/// A stream that receives nothing for `stallS` seconds while echo is owed is stalled (a failure).
+func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double, stallS: Double, progress: Progress) -> Bool {
     let group = DispatchGroup()
     let m = rig.modem
     let rec = rig.rec
@@ -140,6 +144,7 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
         let t = Thread {
             defer { group.leave() }
             var failed = false
+            var lastByte = Date()
             outer: while st.sent < st.data.count {
                 if Date() > end { st.stalled = true; break }
                 let n = min(piece, st.data.count - st.sent)
@@ -159,13 +164,14 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
                     break
                 }
                 while st.received.count < st.sent {
-                    if Date() > end { st.stalled = true; break outer }
+                    if Date() > end || Date().timeIntervalSince(lastByte) > stallS { st.stalled = true; break outer }
                     do {
                         let chunk = try rec.call("recv", budgetMs: Limits.recvMs) {
                             try m.recv(socket: st.socket, maxCount: 65536, timeoutMs: Limits.recvMs)
                         }
                         if chunk.isEmpty { st.endOfStream = true; break outer }
                         st.received += chunk
+                        lastByte = Date()
                         progress.add(chunk.count)
                     } catch let e as QsslError where e == .timedOut {
                         st.timeouts += 1
@@ -199,9 +205,18 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
 }
 
 /// A fresh round on a modem: PDP up if needed, one SSL and one TCP socket echo `size` bytes, closed.
-func freshRound(_ rig: Rig, tlsPort: Int, tcpPort: Int, size: Int) throws {
+func freshRound(_ rig: Rig, tlsPort: Int, tcpPort: Int, size: Int, notes: inout [String]) throws {
     let m = rig.modem
-    if !m.isPDPActive { try rig.bringUp() }
+    if !m.isPDPActive {
+        do {
+            try rig.bringUp()
+        } catch let e as QsslError where e == .modem {
+            // After +PDP DEACT the M66 refuses AT+QIREGAPP until AT+QIDEACT (the note's recovery).
+            notes.append("activatePDP after the PDP loss: \(errName(e)) (\(m.lastError.text)); deactivatePDP, then again")
+            _ = try rig.rec.call("deactivatePDP", budgetMs: 40_000) { try m.deactivatePDP() }
+            try rig.bringUp()
+        }
+    }
     let s1 = try rig.openSSL(port: tlsPort)
     let s2 = try rig.openTCP(port: tcpPort)
     for (s, seed) in [(s1, UInt64(901)), (s2, UInt64(902))] {

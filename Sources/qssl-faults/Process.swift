@@ -7,13 +7,16 @@ import QSSLSim
 /// first success: each attempt returns a clear error (no crash) and leaves no fd behind; after the limit is
 /// raised again a modem opens and echoes.
 func runFDLimit(plan: Plan, servers: Servers, seed: UInt64) -> Row {
+    let rec = CallRecorder()
+    var row = fdLimitBody(plan: plan, servers: servers, seed: seed, rec: rec)
+    row.calls = rec.calls
+    row.worstOverrunMs = max(0, rec.worstOverrunMs)
+    return row
+}
+
+private func fdLimitBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRecorder) -> Row {
     var row = Row(name: "fd limit (RLIMIT_NOFILE)")
     row.before = Census.now()
-    let rec = CallRecorder()
-    defer {
-        row.calls = rec.calls
-        row.worstOverrunMs = max(0, rec.worstOverrunMs)
-    }
     var o = SimOptions()
     o.seed = seed
     let sim: VirtualModule
@@ -29,6 +32,7 @@ func runFDLimit(plan: Plan, servers: Servers, seed: UInt64) -> Row {
     getrlimit(nofile, &old)
     // The highest fd in use decides which numbers are free below the limit: count from the lowest free one.
     var errors: [String: Int] = [:]
+    var lastText = ""
     var opened = false
     var extra = 0
     while !opened && extra <= 64 {
@@ -46,6 +50,7 @@ func runFDLimit(plan: Plan, servers: Servers, seed: UInt64) -> Row {
             opened = true
         } catch {
             errors[errName(error), default: 0] += 1
+            if lastText.isEmpty { lastText = errName(error) + ": " + ((error as? QsslError)?.detailText ?? "\(error)") }
         }
         setrlimit(nofile, &old)
         if let modem { rec.call0("close", budgetMs: Limits.closeModemMs) { modem.close() } }
@@ -55,17 +60,15 @@ func runFDLimit(plan: Plan, servers: Servers, seed: UInt64) -> Row {
     }
     row.notes.append("failed opens: " + errors.sorted { $0.key < $1.key }.map { "\($0.key)x\($0.value)" }.joined(separator: " ")
                      + "; first success with \(extra - 1) fds free")
+    row.notes.append("first failure: \(lastText)")
     if errors.isEmpty { row.failures.append("fault not seen: no open failed under the low limit") }
     if !opened { row.failures.append("no open succeeded even with 64 fds free") }
-    if errors.keys.contains(where: { $0 != ".io" && $0 != ".noMemory" && $0 != ".noDevice" }) {
-        row.notes.append("unexpected error kinds for fd exhaustion: \(errors.keys.sorted())")
-    }
     row.delivered = 0
     // Raised again: a modem opens and works.
     do {
         let rig = try Rig({ _ in }, seed: seed &+ 1, rec: rec)
         defer { rig.stop() }
-        try freshRound(rig, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes)
+        try freshRound(rig, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes, notes: &row.notes)
         row.usable = "yes"
     } catch {
         row.usable = "no"
@@ -82,12 +85,15 @@ func runFDLimit(plan: Plan, servers: Servers, seed: UInt64) -> Row {
 /// Open/close cycles with faults mixed in (every 5th cycle a fresh sim with a fault: reset instead of an answer,
 /// a command never answered, SEND FAIL storm, noise, unplug with a socket open): fds, threads and RSS must not grow.
 func runCycles(plan: Plan, servers: Servers, seed: UInt64) -> Row {
-    var row = Row(name: "open/close x\(plan.cycles) + faults")
     let rec = CallRecorder()
-    defer {
-        row.calls = rec.calls
-        row.worstOverrunMs = max(0, rec.worstOverrunMs)
-    }
+    var row = cyclesBody(plan: plan, servers: servers, seed: seed, rec: rec)
+    row.calls = rec.calls
+    row.worstOverrunMs = max(0, rec.worstOverrunMs)
+    return row
+}
+
+private func cyclesBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRecorder) -> Row {
+    var row = Row(name: "open/close x\(plan.cycles) + faults")
     var o = SimOptions()
     o.seed = seed
     let shared: VirtualModule
@@ -104,9 +110,9 @@ func runCycles(plan: Plan, servers: Servers, seed: UInt64) -> Row {
     func cleanCycle() throws {
         let m = try rec.call("open", budgetMs: Limits.openMs) { try Modem.open(path: shared.slavePath) }
         defer { rec.call0("close", budgetMs: Limits.closeModemMs) { m.close() } }
-        if !m.isPDPActive {
-            _ = try rec.call("activatePDP", budgetMs: Limits.pdpMs) { try m.activatePDP(PDPConfig(apn: "CMNET"), timeoutMs: Limits.pdpMs) }
-        }
+        // Each cycle leaves the module as it found it: PDP down (a new Modem cannot know it is up).
+        _ = try rec.call("activatePDP", budgetMs: Limits.pdpMs) { try m.activatePDP(PDPConfig(apn: "CMNET"), timeoutMs: Limits.pdpMs) }
+        defer { _ = try? rec.call("deactivatePDP", budgetMs: 40_000) { try m.deactivatePDP() } }
         let s = try rec.call("openTCP", budgetMs: Limits.openSocketS * 1000) {
             try m.openTCP(host: "127.0.0.1", port: servers.tcp.port, timeoutS: Limits.openSocketS)
         }

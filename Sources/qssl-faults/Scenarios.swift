@@ -27,6 +27,8 @@ struct Plan {
     var freshBytes: Int
     var cycles: Int
     var loadDeadlineS: Double
+    /// No byte for this long on a socket that is owed echo: stalled.
+    var stallS: Double
 }
 
 /// Where the fault lands, measured on the fault-free baseline.
@@ -66,6 +68,8 @@ struct Scenario {
     var unplug = false
     var peerClose = false
     var modemOptions = ModemOptions()
+    /// The AT command number the fault hits (printed under the row).
+    var faultCommand: Int? = nil
 }
 
 /// The servers every row shares.
@@ -77,13 +81,17 @@ struct Servers {
 
 func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, calibration: inout Calibration,
                  calibrate: Bool = false) -> Row {
+    let rec = CallRecorder()
+    var row = scenarioBody(sc, plan: plan, servers: servers, seed: seed, calibration: &calibration, calibrate: calibrate, rec: rec)
+    row.calls = rec.calls
+    row.worstOverrunMs = max(0, rec.worstOverrunMs)
+    return row
+}
+
+private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, calibration: inout Calibration,
+                          calibrate: Bool, rec: CallRecorder) -> Row {
     var row = Row(name: sc.name)
     row.before = Census.now()
-    let rec = CallRecorder()
-    defer {
-        row.calls = rec.calls
-        row.worstOverrunMs = max(0, rec.worstOverrunMs)
-    }
     // Per-row servers: a TCP echo server the peer-close row stops, a server that sends and closes.
     var ownTCP: TestTLSServer? = nil
     var closer: TestTLSServer? = nil
@@ -98,6 +106,7 @@ func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, cal
         row.failures.append("setup: servers: \(error)")
         return row
     }
+    // Stopped before the census at the end (and on every early return).
     defer {
         ownTCP?.stop()
         closer?.stop()
@@ -141,9 +150,10 @@ func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, cal
     let box = Box()
     let piece = sc.piece ?? plan.piece
     let deadline = plan.loadDeadlineS
+    let stallS = plan.stallS
     let running = streams
     let loader = Thread {
-        box.finished = runLoad(rig, streams: running, piece: piece, deadlineS: deadline, progress: progress)
+        box.finished = runLoad(rig, streams: running, piece: piece, deadlineS: deadline, stallS: stallS, progress: progress)
         loadDone.signal()
     }
     loader.start()
@@ -222,7 +232,7 @@ func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, cal
         }
         let echoed = commonPrefix(d, st.data)
         if echoed < d.count { row.failures.append("socket \(st.socket): the echo differs from the sent stream at \(echoed)") }
-        if st.stalled { row.failures.append("socket \(st.socket) (\(st.kind)): stalled at \(r.count)/\(st.data.count) bytes (\(st.timeouts) timeouts)") }
+        if st.stalled { row.failures.append("socket \(st.socket) (\(st.kind)): stalled at \(r.count)/\(st.data.count) bytes: no byte for \(Int(plan.stallS)) s (\(st.timeouts) recv timeouts)") }
         if sc.expect == .complete && !sc.peerClose && r.count != st.data.count {
             row.failures.append("socket \(st.socket) (\(st.kind)): transfer ended at \(r.count)/\(st.data.count): \(st.endError ?? "-")")
         }
@@ -242,6 +252,7 @@ func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, cal
         row.failures.append("the fault did not interrupt the transfer (every stream completed)")
     }
     if let why = sc.fired(rig, events, streams) { row.failures.append("fault not seen: \(why)") }
+    if let n = sc.faultCommand, let text = rig.trace.command(n) { row.notes.append("AT command #\(n) (the fault's): \(text)") }
     row.notes.append("calls: " + rec.errorSummary)
     row.notes.append("events: " + summarize(events))
     row.notes.append("worst call: " + rec.worstCall)
@@ -254,7 +265,7 @@ func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, cal
         do {
             let again = try Rig(sc.configure, seed: seed &+ 1000, rec: rec, modemOptions: sc.modemOptions)
             defer { again.stop() }
-            try freshRound(again, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes)
+            try freshRound(again, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes, notes: &row.notes)
             row.usable = "reopened"
         } catch {
             row.usable = "no"
@@ -262,15 +273,26 @@ func runScenario(_ sc: Scenario, plan: Plan, servers: Servers, seed: UInt64, cal
         }
     } else {
         do {
-            try freshRound(rig, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes)
+            try freshRound(rig, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes, notes: &row.notes)
             row.usable = "yes"
         } catch {
             row.usable = "no"
             row.failures.append("not usable afterwards: \(errName(error)) (\(rig.modem.lastError.text))")
+            // Diagnosis only (the verdict stays): does a second round right after work?
+            let t = nowMs()
+            do {
+                try freshRound(rig, tlsPort: servers.tls.port, tcpPort: servers.tcp.port, size: plan.freshBytes, notes: &row.notes)
+                row.notes.append(String(format: "a second fresh round, %.1f s after the failed one, succeeded", (nowMs() - t) / 1000))
+            } catch {
+                row.notes.append("a second fresh round failed too: \(errName(error)) (\(rig.modem.lastError.text))")
+            }
         }
         rig.stop()
     }
     for o in rec.overrunList { row.failures.append("overrun: " + o) }
+    ownTCP?.stop()
+    closer?.stop()
+    if keepLogs { row.notes.append("sim log: \(rig.logPath)") }
     row.after = Census.settle(to: row.before, ms: 5000)
     if row.after.fds > row.before.fds { row.failures.append("fd leak: \(row.before.fds) -> \(row.after.fds)") }
     if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads)") }

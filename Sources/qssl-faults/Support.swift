@@ -130,8 +130,16 @@ final class TraceCounter: @unchecked Sendable {
     func add(_ d: TraceDirection, _ s: String) {
         lock.lock()
         defer { lock.unlock() }
-        if d == .toModule { if s.hasPrefix("AT") || s.hasPrefix("at") { commands += 1 } } else if s == "SEND FAIL" { sendFails += 1 }
+        if d == .toModule {
+            if s.hasPrefix("AT") || s.hasPrefix("at") {
+                commands += 1
+                if texts.count < 100_000 { texts.append(s) }
+            }
+        } else if s == "SEND FAIL" { sendFails += 1 }
     }
+    private var texts: [String] = []
+    /// The nth AT command the library sent (1-based), if recorded.
+    func command(_ n: Int) -> String? { lock.withLock { n >= 1 && n <= texts.count ? texts[n - 1] : nil } }
     var atCommands: Int { lock.withLock { commands } }
     var sendFailCount: Int { lock.withLock { sendFails } }
 }

@@ -6,6 +6,7 @@
 //   swift run qssl-faults            full run (bigger streams, 1000 open/close cycles)
 //   swift run qssl-faults --short    quick run for CI (scripts/test.sh)
 //   swift run qssl-faults --only NAME[,NAME]   rows whose name contains NAME (the baseline always runs first)
+//   --keep-logs                      keep the sim's byte logs (paths printed under each row)
 //   --seed N                         seed of the streams and of the sim's random choices
 //
 // Prints one row per fault, the reasons of every failure, and "N passed, M failed"; exits 1 on any failure.
@@ -24,15 +25,16 @@ func option(_ name: String) -> String? {
     return args[i + 1]
 }
 let seed = option("--seed").flatMap { UInt64($0) } ?? 20_250_101
+keepLogs = args.contains("--keep-logs")
 let only = option("--only").map { $0.split(separator: ",").map { $0.lowercased() } }
 if args.contains("-h") || args.contains("--help") {
-    print("usage: qssl-faults [--short] [--only NAME[,NAME...]] [--seed N]")
+    print("usage: qssl-faults [--short] [--only NAME[,NAME...]] [--seed N] [--keep-logs]")
     exit(0)
 }
 
 let plan = short
-    ? Plan(bytesPerSocket: 24 * 1024, piece: 4096, slowBytesPerSocket: 768, freshBytes: 2048, cycles: 100, loadDeadlineS: 90)
-    : Plan(bytesPerSocket: 192 * 1024, piece: 8192, slowBytesPerSocket: 3 * 1024, freshBytes: 8192, cycles: 1000, loadDeadlineS: 240)
+    ? Plan(bytesPerSocket: 24 * 1024, piece: 4096, slowBytesPerSocket: 768, freshBytes: 2048, cycles: 100, loadDeadlineS: 90, stallS: 25)
+    : Plan(bytesPerSocket: 192 * 1024, piece: 8192, slowBytesPerSocket: 3 * 1024, freshBytes: 8192, cycles: 1000, loadDeadlineS: 240, stallS: 30)
 
 let started = nowMs()
 let servers: Servers
@@ -77,10 +79,12 @@ let midCommand = c.commandsBeforeLoad + max(8, c.loadCommands / 3)
 var scenarios: [Scenario] = []
 scenarios.append(Scenario(
     name: "module reset (RDY)", configure: { $0.resetAfterCommands = midCommand }, expect: .ended,
-    fired: { r, ev, _ in hasAny(r, ev, .moduleReset, orError: ".reset") ? nil : "no .moduleReset event, no .reset error" }))
+    fired: { r, ev, _ in hasAny(r, ev, .moduleReset, orError: ".reset") ? nil : "no .moduleReset event, no .reset error" },
+    faultCommand: midCommand))
 scenarios.append(Scenario(
     name: "reset instead of answer", configure: { $0.resetInsteadOfAnswer = midCommand }, expect: .ended,
-    fired: { r, ev, _ in hasAny(r, ev, .moduleReset, orError: ".reset") ? nil : "no .moduleReset event, no .reset error" }))
+    fired: { r, ev, _ in hasAny(r, ev, .moduleReset, orError: ".reset") ? nil : "no .moduleReset event, no .reset error" },
+    faultCommand: midCommand))
 scenarios.append(Scenario(
     name: "+PDP DEACT", configure: { $0.pdpDeactAfterSeconds = c.secondsFromPDPToLoad + c.loadSeconds * 0.35 }, expect: .ended,
     fired: { r, ev, _ in hasAny(r, ev, .pdpDeactivated, orError: ".pdpDeactivated") ? nil : "no .pdpDeactivated" }))
@@ -104,7 +108,8 @@ scenarios.append(Scenario(
     name: "noise URCs + fragments", configure: { $0.noiseURCProbability = 0.5; $0.fragmentWrites = true }))
 scenarios.append(Scenario(
     name: "command never answered", configure: { $0.unanswered = midCommand },
-    fired: { r, _, _ in r.trace.atCommands >= midCommand ? nil : "only \(r.trace.atCommands) commands sent" }))
+    fired: { r, _, _ in r.trace.atCommands >= midCommand ? nil : "only \(r.trace.atCommands) commands sent" },
+    faultCommand: midCommand))
 scenarios.append(Scenario(
     name: "unplug (sim stopped)", expect: .ended,
     inject: { ctx in
