@@ -27,3 +27,7 @@ QSSL_LIBRARY="$(pwd)/.build-embedded/libqssl-embedded.so" QSSL_C_MODES=asan QSSL
 
 step "Python tests (pytest)"
 python3 -m pytest -q bindings/python/tests
+
+step "fault matrix under load (qssl-faults --short)"
+swift build --product qssl-faults
+"$(swift build --show-bin-path)/qssl-faults" --short
