@@ -33,6 +33,7 @@ private func fdLimitBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRe
     // The highest fd in use decides which numbers are free below the limit: count from the lowest free one.
     var errors: [String: Int] = [:]
     var lastText = ""
+    var clear = true
     var opened = false
     var extra = 0
     while !opened && extra <= 64 {
@@ -50,7 +51,12 @@ private func fdLimitBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRe
             opened = true
         } catch {
             errors[errName(error), default: 0] += 1
-            if lastText.isEmpty { lastText = errName(error) + ": " + ((error as? QsslError)?.detailText ?? "\(error)") }
+            let q = error as? QsslError
+            let text = q?.detailText ?? "\(error)"
+            if lastText.isEmpty { lastText = errName(error) + ": " + text + " (errno \(q?.story?.errno ?? 0))" }
+            // Clear: the caller can tell the descriptor limit (EMFILE) from anything else.
+            let l = text.lowercased()
+            if !(q?.story?.errno == EMFILE || l.contains("descriptor") || l.contains("open files")) { clear = false }
         }
         setrlimit(nofile, &old)
         if let modem { rec.call0("close", budgetMs: Limits.closeModemMs) { modem.close() } }
@@ -61,6 +67,9 @@ private func fdLimitBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRe
     row.notes.append("failed opens: " + errors.sorted { $0.key < $1.key }.map { "\($0.key)x\($0.value)" }.joined(separator: " ")
                      + "; first success with \(extra - 1) fds free")
     row.notes.append("first failure: \(lastText)")
+    if !errors.isEmpty && !clear {
+        row.failures.append("unclear error: Modem.open at the fd limit throws \(lastText); EMFILE is not told apart from ENOMEM")
+    }
     if errors.isEmpty { row.failures.append("fault not seen: no open failed under the low limit") }
     if !opened { row.failures.append("no open succeeded even with 64 fds free") }
     row.delivered = 0
@@ -76,9 +85,9 @@ private func fdLimitBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRe
     }
     sim.stop()
     for o in rec.overrunList { row.failures.append("overrun: " + o) }
-    row.after = Census.settle(to: row.before, ms: 5000)
+    row.after = Census.settle(to: row.before, ms: 10_000)
     if row.after.fds > row.before.fds { row.failures.append("fd leak: \(row.before.fds) -> \(row.after.fds)") }
-    if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads)") }
+    if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads); threads now: \(describeThreads())") }
     return row
 }
 
@@ -172,7 +181,7 @@ private func cyclesBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRec
         }
     }
     let rssBefore = Int(row.notes[0].split(separator: " ")[2]) ?? 0
-    row.after = Census.settle(to: row.before, ms: 5000)
+    row.after = Census.settle(to: row.before, ms: 10_000)
     let rssAfter = rssBytes() / 1024
     row.notes.append("rss after: \(rssAfter) KiB (\(rssAfter - rssBefore >= 0 ? "+" : "")\(rssAfter - rssBefore) KiB)")
     row.notes.append("fault cycles ended with: " + faultErrors.sorted { $0.key < $1.key }.map { "\($0.key)x\($0.value)" }.joined(separator: " "))
@@ -184,7 +193,7 @@ private func cyclesBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRec
     }
     for o in rec.overrunList.prefix(10) { row.failures.append("overrun: " + o) }
     if row.after.fds > row.before.fds { row.failures.append("fd leak: \(row.before.fds) -> \(row.after.fds)") }
-    if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads)") }
+    if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads); threads now: \(describeThreads())") }
     // Allowance: 4 KiB per cycle (malloc arenas, NIO's per-thread caches); a leaking cycle holds far more.
     let allowance = 4 * plan.cycles + 8 * 1024
     if rssAfter - rssBefore > allowance {

@@ -137,7 +137,7 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
     } catch {
         row.failures.append("setup: \(errName(error)) (\(rig.modem.lastError.text))")
         rig.stop()
-        row.after = Census.settle(to: row.before, ms: 5000)
+        row.after = Census.settle(to: row.before, ms: 10_000)
         return row
     }
     let logStart = fileSize(rig.logPath)
@@ -293,9 +293,9 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
     ownTCP?.stop()
     closer?.stop()
     if keepLogs { row.notes.append("sim log: \(rig.logPath)") }
-    row.after = Census.settle(to: row.before, ms: 5000)
+    row.after = Census.settle(to: row.before, ms: 10_000)
     if row.after.fds > row.before.fds { row.failures.append("fd leak: \(row.before.fds) -> \(row.after.fds)") }
-    if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads)") }
+    if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads); threads now: \(describeThreads())") }
     return row
 }
 

@@ -22,6 +22,21 @@ func threadCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
 }
 
+/// Names of this process's threads (/proc/self/task/*/comm), counted: for telling which thread stayed.
+func threadNames() -> [String: Int] {
+    var out: [String: Int] = [:]
+    for t in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+        let name = (try? String(contentsOfFile: "/proc/self/task/\(t)/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        out[name, default: 0] += 1
+    }
+    return out
+}
+
+func describeThreads() -> String {
+    threadNames().sorted { $0.key < $1.key }.map { "\($0.key)x\($0.value)" }.joined(separator: " ")
+}
+
 /// Resident set size in bytes (/proc/self/statm).
 func rssBytes() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return -1 }
