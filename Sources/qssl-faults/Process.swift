@@ -152,7 +152,7 @@ private func cyclesBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRec
         do {
             let m = try rec.call("open", budgetMs: Limits.openMs) { try Modem.open(path: sim.slavePath) }
             defer { rec.call0("close", budgetMs: Limits.closeModemMs) { m.close() } }
-            _ = try rec.call("activatePDP", budgetMs: Limits.pdpMs) { try m.activatePDP(PDPConfig(apn: "CMNET"), timeoutMs: Limits.pdpMs) }
+            _ = try rec.call("activatePDP", budgetMs: 10_000) { try m.activatePDP(PDPConfig(apn: "CMNET"), timeoutMs: 10_000) }
             let s = try rec.call("openSSL", budgetMs: Limits.openSSLBudgetMs) {
                 try m.openSSL(host: "127.0.0.1", port: servers.tls.port, timeoutS: Limits.openSocketS)
             }

@@ -24,6 +24,7 @@ struct Plan {
     var bytesPerSocket: Int
     var piece: Int
     var slowBytesPerSocket: Int
+    var stormBytesPerSocket: Int
     var freshBytes: Int
     var cycles: Int
     var loadDeadlineS: Double

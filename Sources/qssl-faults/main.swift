@@ -33,8 +33,10 @@ if args.contains("-h") || args.contains("--help") {
 }
 
 let plan = short
-    ? Plan(bytesPerSocket: 24 * 1024, piece: 4096, slowBytesPerSocket: 768, freshBytes: 2048, cycles: 100, loadDeadlineS: 90, stallS: 25)
-    : Plan(bytesPerSocket: 192 * 1024, piece: 8192, slowBytesPerSocket: 3 * 1024, freshBytes: 8192, cycles: 1000, loadDeadlineS: 240, stallS: 30)
+    ? Plan(bytesPerSocket: 16 * 1024, piece: 4096, slowBytesPerSocket: 768, stormBytesPerSocket: 8 * 1024, freshBytes: 2048,
+           cycles: 100, loadDeadlineS: 90, stallS: 15)
+    : Plan(bytesPerSocket: 192 * 1024, piece: 8192, slowBytesPerSocket: 3 * 1024, stormBytesPerSocket: 96 * 1024, freshBytes: 8192,
+           cycles: 1000, loadDeadlineS: 240, stallS: 30)
 
 let started = nowMs()
 let servers: Servers
@@ -99,7 +101,7 @@ scenarios.append(Scenario(
         return tcp.received.count < tcp.data.count ? nil : "the TCP stream completed before its server closed"
     }, peerClose: true))
 scenarios.append(Scenario(
-    name: "SEND FAIL storm (p=0.8)", configure: { $0.sendFailProbability = 0.8 },
+    name: "SEND FAIL storm (p=0.8)", configure: { $0.sendFailProbability = 0.8 }, bytesPerSocket: plan.stormBytesPerSocket,
     fired: { r, _, _ in r.trace.sendFailCount > 0 ? nil : "no SEND FAIL answered" }))
 scenarios.append(Scenario(
     name: "slow module (9600 baud)", configure: { $0.baud = 9600 },
