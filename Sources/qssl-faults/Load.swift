@@ -84,10 +84,11 @@ final class Rig: @unchecked Sendable {
         return out
     }
 
-    func stop() {
+    /// Tears down; `keepLog` (or --keep-logs) leaves the sim's byte log for a look.
+    func stop(keepLog: Bool = false) {
         closeModem()
         sim.stop()
-        if !keepLogs { try? FileManager.default.removeItem(atPath: logPath) }
+        if !keepLogs && !keepLog { try? FileManager.default.removeItem(atPath: logPath) }
     }
 }
 

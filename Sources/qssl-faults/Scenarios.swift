@@ -215,8 +215,9 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
         row.handed += r.count
         let same = commonPrefix(r, d)
         if same < r.count {
+            let sentSame = commonPrefix(r, st.data)
             row.failures.append("socket \(st.socket) (\(st.kind)): user bytes differ from the module's at offset \(same) "
-                                + "(user \(r.count), module \(d.count))")
+                                + "(user \(r.count), module \(d.count); user bytes equal the sent stream up to \(sentSame))")
             continue
         }
         var lost = d.count - r.count
@@ -261,8 +262,10 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
     // Usable afterwards: the old sockets released, then a fresh echo round (after an unplug: on a new port).
     for st in streams { rig.closeSocket(st.socket) }
     if closerSocket >= 0 { rig.closeSocket(closerSocket) }
+    let keep = !row.failures.isEmpty
+    if keep { row.notes.append("sim log kept: \(rig.logPath)") }
     if sc.unplug {
-        rig.stop()
+        rig.stop(keepLog: keep)
         do {
             let again = try Rig(sc.configure, seed: seed &+ 1000, rec: rec, modemOptions: sc.modemOptions)
             defer { again.stop() }
@@ -288,12 +291,12 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
                 row.notes.append("a second fresh round failed too: \(errName(error)) (\(rig.modem.lastError.text))")
             }
         }
-        rig.stop()
+        rig.stop(keepLog: keep)
     }
     for o in rec.overrunList { row.failures.append("overrun: " + o) }
     ownTCP?.stop()
     closer?.stop()
-    if keepLogs { row.notes.append("sim log: \(rig.logPath)") }
+    if keepLogs && !keep { row.notes.append("sim log: \(rig.logPath)") }
     row.after = Census.settle(to: row.before, ms: 10_000)
     if row.after.fds > row.before.fds { row.failures.append("fd leak: \(row.before.fds) -> \(row.after.fds)") }
     if row.after.threads > row.before.threads { row.failures.append("thread leak: \(row.before.threads) -> \(row.after.threads); threads now: \(describeThreads())") }
