@@ -243,7 +243,12 @@ struct DeliveredBytes {
                 for (s, payload) in parser.feed(bytes, slot: slot) { result.bySocket[s, default: []] += payload }
             }
         }
-        if let (s, n) = parser.pending { result.incomplete[s] = n }
+        // The last answer may still lack its OK when the segment ends (at 9600 baud the user can hold its payload
+        // while "\r\nOK\r\n" is on the line): its payload bytes were written to the host all the same.
+        if let (s, payload) = parser.pending {
+            result.incomplete[s] = payload.count
+            result.bySocket[s, default: []] += payload
+        }
         return result
     }
 
@@ -292,7 +297,7 @@ struct ReadAnswerParser {
     private static let headers = [Array("+QSSLRECV: ".utf8), Array("+QIRD: ".utf8)]
     private static let ok = Array("\r\nOK\r\n".utf8)
 
-    var pending: (Int, Int)? { want > 0 || trailer ? (slot, payload.count) : nil }
+    var pending: (Int, [UInt8])? { want > 0 || trailer ? (slot, payload) : nil }
 
     mutating func feed(_ bytes: [UInt8], slot current: Int) -> [(Int, [UInt8])] {
         var done: [(Int, [UInt8])] = []
