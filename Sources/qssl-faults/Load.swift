@@ -8,7 +8,7 @@ enum Limits {
     static let openMs = 5000          // ModemOptions.startTimeoutMs (default)
     static let pdpMs = 30_000
     static let openSocketS = 30       // openSSL / openTCP timeoutS
-    static let sendMs = 20_000
+    static let sendMs = 10_000
     static let recvMs = 5_000
     static let closeSocketMs = 10_000
     static let closeModemMs = 6_000   // close(): best effort, 1 s per socket still open
@@ -156,8 +156,10 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
                         }
                     }
                     st.sent += k
+                    lastByte = Date()
                 } catch let e as QsslError where e == .timedOut {
                     st.timeouts += 1
+                    if Date().timeIntervalSince(lastByte) > stallS { st.stalled = true; failed = true; break }
                     continue
                 } catch {
                     st.endError = "send" + errName(error)
@@ -165,7 +167,7 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
                     break
                 }
                 while st.received.count < st.sent {
-                    if Date() > end || Date().timeIntervalSince(lastByte) > stallS { st.stalled = true; break outer }
+                    if Date() > end || Date().timeIntervalSince(lastByte) > stallS { st.stalled = true; failed = true; break outer }
                     do {
                         let chunk = try rec.call("recv", budgetMs: Limits.recvMs) {
                             try m.recv(socket: st.socket, maxCount: 65536, timeoutMs: Limits.recvMs)
@@ -182,9 +184,10 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
                     }
                 }
             }
-            // After a failed send, the bytes already buffered for this socket still belong to the user.
+            // After a failed send (or a stall), the bytes already buffered for this socket still belong to the user.
             if failed {
-                while Date() < end {
+                let drainEnd = Date().addingTimeInterval(20)
+                while Date() < drainEnd {
                     do {
                         let chunk = try rec.call("recv", budgetMs: 2000) {
                             try m.recv(socket: st.socket, maxCount: 65536, timeoutMs: 2000)
@@ -193,7 +196,7 @@ func runLoad(_ rig: Rig, streams: [SocketStream], piece: Int, deadlineS: Double,
                         st.received += chunk
                         progress.add(chunk.count)
                     } catch {
-                        if (error as? QsslError) != .timedOut { st.endError! += ", recv" + errName(error) }
+                        if (error as? QsslError) != .timedOut { st.endError = (st.endError.map { $0 + ", " } ?? "") + "recv" + errName(error) }
                         break
                     }
                 }

@@ -257,7 +257,11 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
         row.failures.append("the fault did not interrupt the transfer (every stream completed)")
     }
     if let why = sc.fired(rig, events, streams) { row.failures.append("fault not seen: \(why)") }
-    if let n = sc.faultCommand, let text = rig.trace.command(n) { row.notes.append("AT command #\(n) (the fault's): \(text)") }
+    if let n = sc.faultCommand {
+        let cmds = simCommands(logPath: rig.logPath)
+        if cmds.count >= n { row.notes.append("AT command #\(n) (the fault's, counted in the sim's log): \(cmds[n - 1])") }
+        else { row.failures.append("fault not seen: the host sent \(cmds.count) AT commands, the fault was set for #\(n)") }
+    }
     row.notes.append("calls: " + rec.errorSummary)
     row.notes.append("events: " + summarize(events))
     row.notes.append("worst call: " + rec.worstCall)

@@ -351,6 +351,23 @@ struct ReadAnswerParser {
     }
 }
 
+/// Every AT command the host wrote, in order, from the sim's byte log (the sim counts these for its knobs).
+func simCommands(logPath: String) -> [String] {
+    guard let data = FileManager.default.contents(atPath: logPath) else { return [] }
+    var out: [String] = []
+    var host = ""
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.contains(" host->module ") {
+        guard let q = line.firstIndex(of: "\"") else { continue }
+        host += line[line.index(after: q)...].dropLast()
+        while let r = host.range(of: "\\r") {
+            let cmd = String(host[..<r.lowerBound])
+            if cmd.hasPrefix("AT") || cmd.hasPrefix("at") { out.append(cmd.replacingOccurrences(of: "\\\"", with: "\"")) }
+            host = String(host[r.upperBound...])
+        }
+    }
+    return out
+}
+
 func fileSize(_ path: String) -> UInt64 {
     ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0
 }

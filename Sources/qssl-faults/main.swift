@@ -34,9 +34,9 @@ if args.contains("-h") || args.contains("--help") {
 
 let plan = short
     ? Plan(bytesPerSocket: 16 * 1024, piece: 4096, slowBytesPerSocket: 768, stormBytesPerSocket: 8 * 1024, freshBytes: 2048,
-           cycles: 100, loadDeadlineS: 90, stallS: 15)
+           cycles: 100, loadDeadlineS: 90, stallS: 25)
     : Plan(bytesPerSocket: 192 * 1024, piece: 8192, slowBytesPerSocket: 3 * 1024, stormBytesPerSocket: 96 * 1024, freshBytes: 8192,
-           cycles: 1000, loadDeadlineS: 240, stallS: 30)
+           cycles: 1000, loadDeadlineS: 240, stallS: 40)
 
 let started = nowMs()
 let servers: Servers
@@ -110,7 +110,6 @@ scenarios.append(Scenario(
     name: "noise URCs + fragments", configure: { $0.noiseURCProbability = 0.5; $0.fragmentWrites = true }))
 scenarios.append(Scenario(
     name: "command never answered", configure: { $0.unanswered = midCommand },
-    fired: { r, _, _ in r.trace.atCommands >= midCommand ? nil : "only \(r.trace.atCommands) commands sent" },
     faultCommand: midCommand))
 scenarios.append(Scenario(
     name: "unplug (sim stopped)", expect: .ended,
