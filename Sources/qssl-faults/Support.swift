@@ -360,8 +360,18 @@ func simCommands(logPath: String) -> [String] {
         guard let q = line.firstIndex(of: "\"") else { continue }
         host += line[line.index(after: q)...].dropLast()
         while let r = host.range(of: "\\r") {
-            let cmd = String(host[..<r.lowerBound])
-            if cmd.hasPrefix("AT") || cmd.hasPrefix("at") { out.append(cmd.replacingOccurrences(of: "\\\"", with: "\"")) }
+            // A command written right after a send's payload follows the payload's last bytes on the same line:
+            // the command is the first "AT" from which the rest is plain text (no escaped byte).
+            let line = String(host[..<r.lowerBound])
+            var from = line.startIndex
+            while let a = line.range(of: "AT", range: from..<line.endIndex) {
+                let rest = line[a.lowerBound...]
+                if !rest.contains("\\x") && !rest.contains("\\n") {
+                    out.append(String(rest).replacingOccurrences(of: "\\\"", with: "\""))
+                    break
+                }
+                from = a.upperBound
+            }
             host = String(host[r.upperBound...])
         }
     }
