@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "qssl", type: .dynamic, targets: ["QSSL"]),
         .executable(name: "qssl-sim", targets: ["qssl-sim"]),
         .executable(name: "qssl-bench", targets: ["qssl-bench"]),
+        .executable(name: "qssl-faults", targets: ["qssl-faults"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -47,6 +48,8 @@ let package = Package(
         ]),
         // Prints throughput and memory figures; never run as a test.
         .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
+        // The fault matrix under load (scripts/test.sh runs --short); exits 1 when a cell fails.
+        .executableTarget(name: "qssl-faults", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
         .testTarget(name: "QSSLCoreTests", dependencies: ["QSSLCore"]),
         .testTarget(name: "QSSLTests", dependencies: ["QSSL", "QSSLCore", "QSSLSim", "CPosix"]),
         .testTarget(name: "QSSLSimTests", dependencies: ["QSSLSim", "QSSLCore", "CPosix"]),
