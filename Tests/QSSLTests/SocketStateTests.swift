@@ -55,6 +55,20 @@ struct SocketStateTests {
         #expect(q.finished)
     }
 
+    @Test func aReadLostToATimeoutIsMadeAgain() {
+        var p = ReceivePump()
+        let first = p.announce()
+        #expect(first)
+        // No answer: the module will not announce its buffered data again, so the pump must ask again.
+        let again = p.readDone(ok: false, unanswered: true, got: 0, buffered: 0, highWaterMark: 100, peerClosed: false)
+        #expect(again && !p.finished)
+        let start = p.startRead()
+        #expect(start)
+        // An ERROR answer is no reason to hammer the module.
+        let after = p.readDone(ok: false, got: 0, buffered: 0, highWaterMark: 100, peerClosed: false)
+        #expect(!after)
+    }
+
     @Test func phases() {
         let s = SocketSlot(index: 2, kind: .ssl, transparent: false)
         #expect(s.phase == .opening && !s.readable && !s.mayRead)

@@ -512,7 +512,8 @@ public final class Modem: @unchecked Sendable {
                                                  highWaterMark: options.highWaterMark, peerClosed: s.isPeerClosed) }
             return
         }
-        channel.submit(ATRequest(cmd), timeoutMs: 15000) { result in self.drainDone(s, result) }
+        // A read answers at once; a module that does not answer should hold the channel no longer than any command.
+        channel.submit(ATRequest(cmd), timeoutMs: options.commandTimeoutMs) { result in self.drainDone(s, result) }
     }
 
     func drainDone(_ s0: SocketSlot, _ result: Result<ATResponse, QsslError>) {
@@ -533,7 +534,8 @@ public final class Modem: @unchecked Sendable {
         var target = s0
         lock.withLock {
             let wasReleased = s0.isReleased
-            again = s0.pump.readDone(ok: ok, got: data.count, buffered: s0.buffer.count + data.count,
+            again = s0.pump.readDone(ok: ok, unanswered: transportError == .timedOut, got: data.count,
+                                     buffered: s0.buffer.count + data.count,
                                      highWaterMark: options.highWaterMark, peerClosed: s0.isPeerClosed)
             if wasReleased {
                 // The index was closed while this read was queued; bytes of a new socket on the same index

@@ -66,14 +66,20 @@ struct ReceivePump: Equatable, Sendable {
         return false
     }
 
-    /// A read came back: `ok` (an answer, `got` bytes) or not; `buffered` is the host buffer now. True: another
-    /// read is wanted (start it with `startRead` if the socket may still read).
-    mutating func readDone(ok: Bool, got: Int, buffered: Int, highWaterMark: Int, peerClosed: Bool) -> Bool {
+    /// A read came back: `ok` (an answer, `got` bytes) or not; `unanswered`: it timed out (or was never sent
+    /// because the queue expired it); `buffered` is the host buffer now. True: another read is wanted (start it with
+    /// `startRead` if the socket may still read).
+    mutating func readDone(ok: Bool, unanswered: Bool = false, got: Int, buffered: Int, highWaterMark: Int,
+                           peerClosed: Bool) -> Bool {
         reading = false
         var again = false
         if ok && got > 0 {
             if buffered >= highWaterMark { paused = true } else { again = true }
         } else if ok && announced != announcedAtRead {
+            again = true
+        } else if unanswered && !peerClosed {
+            // The module announces data only when its buffer stops being empty: a read lost to a timeout must be
+            // made again, or the socket would wait for a URC that never comes (found by qssl-faults).
             again = true
         } else if peerClosed {
             // An empty answer, or none (the module no longer knows the socket): what we have is all there is.
