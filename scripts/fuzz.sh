@@ -6,8 +6,8 @@
 # --keep-going fuzzes in libFuzzer's fork mode past crashes (each crash input is still kept and the exit is still
 # 1), and skips the regression replay: for long runs while a known crash is open.
 #
-# Each target is one swiftc invocation: every file of Sources/QSSLCore plus Tests/fuzz/<Target>Fuzz.swift, with
-# -sanitize=fuzzer,address, into .build-fuzz/ (git-ignored; SwiftPM's .build is not touched). Before fuzzing, every
+# Each target is one swiftc invocation: every file of Sources/QSSLCore plus Tests/fuzz/FuzzSupport.swift and
+# Tests/fuzz/<Target>Fuzz.swift, with -sanitize=fuzzer,address, into .build-fuzz/ (git-ignored; SwiftPM's .build is not touched). Before fuzzing, every
 # input in Tests/fuzz/regressions/<target>/ is replayed once. Prints libFuzzer's final stats per target and exits 1
 # on any crash, leak, timeout or out-of-memory; the input that caused it is kept in .build-fuzz/artifacts/.
 # Exits 2 if the toolchain has no libFuzzer runtime.
@@ -72,7 +72,7 @@ for t in "${targets[@]}"; do
     printf '\n==> fuzz %s: build\n' "$t"
     # -assert-config Debug keeps QSSLCore's assert()s on in the optimised build.
     "$swiftc_bin" -parse-as-library -sanitize=fuzzer,address -O -assert-config Debug "${linker[@]}" \
-        -module-name QSSLCoreFuzz "${core_sources[@]}" "$harness" -o "$bin"
+        -module-name QSSLCoreFuzz "${core_sources[@]}" Tests/fuzz/FuzzSupport.swift "$harness" -o "$bin"
 
     artifacts="$out/artifacts/$t"
     mkdir -p "$artifacts"

@@ -68,6 +68,18 @@ public enum CloseLine: String, Sendable, CaseIterable {
     }
 }
 
+/// Deterministic pseudo-random bytes (all 256 values, CR/LF/`+`/Ctrl-Z included): the payload tests and qssl-faults
+/// echo through the virtual module.
+public func simTestStream(_ count: Int, seed: UInt64) -> [UInt8] {
+    var s = seed &+ 0x9E37_79B9_7F4A_7C15
+    var out = [UInt8](repeating: 0, count: count)
+    for i in 0..<count {
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        out[i] = UInt8(truncatingIfNeeded: s >> 56)
+    }
+    return out
+}
+
 /// SplitMix64: small, seedable, good enough for test randomness.
 struct SimRandom {
     private var state: UInt64

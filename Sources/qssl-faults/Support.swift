@@ -161,16 +161,8 @@ final class TraceCounter: @unchecked Sendable {
 
 // MARK: data
 
-/// Deterministic pseudo-random bytes (all 256 values, CR/LF/`+`/Ctrl-Z included).
-func streamBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var s = seed &+ 0x9E37_79B9_7F4A_7C15
-    var out = [UInt8](repeating: 0, count: count)
-    for i in 0..<count {
-        s = s &* 6364136223846793005 &+ 1442695040888963407
-        out[i] = UInt8(truncatingIfNeeded: s >> 56)
-    }
-    return out
-}
+/// Deterministic pseudo-random bytes (QSSLSim's test stream).
+func streamBytes(_ count: Int, seed: UInt64) -> [UInt8] { simTestStream(count, seed: seed) }
 
 /// Length of the common prefix of two byte arrays.
 func commonPrefix(_ a: [UInt8], _ b: [UInt8]) -> Int {

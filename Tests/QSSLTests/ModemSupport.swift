@@ -104,16 +104,8 @@ final class ModemRig: @unchecked Sendable {
     }
 }
 
-/// Deterministic pseudo-random bytes (all 256 values, CR/LF/`+`/Ctrl-Z included).
-func modemTestBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var s = seed &+ 0x9E37_79B9_7F4A_7C15
-    var out = [UInt8](repeating: 0, count: count)
-    for i in 0..<count {
-        s = s &* 6364136223846793005 &+ 1442695040888963407
-        out[i] = UInt8(truncatingIfNeeded: s >> 56)
-    }
-    return out
-}
+/// Deterministic pseudo-random bytes (QSSLSim's test stream).
+func modemTestBytes(_ count: Int, seed: UInt64) -> [UInt8] { simTestStream(count, seed: seed) }
 
 /// Reads exactly `count` bytes (or up to end of stream) from a socket.
 func modemReadAll(_ m: Modem, socket: Int, count: Int, timeoutMs: Int = 30_000) throws -> [UInt8] {

@@ -9,17 +9,6 @@
 // Decoders may throw their documented QsslError (.proto, .checksum for verifyUpload, .invalidArgument for names),
 // never crash, and what they accept must survive being encoded and decoded again.
 
-struct DecRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-}
 
 func decFail(_ why: String) -> Never {
     fatalError("decoder invariant: " + why)
@@ -172,7 +161,7 @@ func fuzzLine(_ l: String) {
 
 func fuzzExitScanner(_ input: UnsafeRawBufferPointer) {
     let opts: UInt8 = input.count > 0 ? input[0] : 0
-    var rng = DecRNG(state: UInt64(input.count > 1 ? input[1] : 0) | UInt64(input.count > 2 ? input[2] : 0) << 8)
+    var rng = FuzzRNG(state: UInt64(input.count > 1 ? input[1] : 0) | UInt64(input.count > 2 ? input[2] : 0) << 8)
     let stream: [UInt8] = input.count > 3 ? Array(input[3...]) : []
     let socket = Int(opts % 6)
     let watchOK = opts & 0x08 != 0
@@ -227,7 +216,7 @@ func fuzzExitScanner(_ input: UnsafeRawBufferPointer) {
 // MARK: - Mode 2: UploadChecksum
 
 func fuzzChecksum(_ input: UnsafeRawBufferPointer) {
-    var rng = DecRNG(state: UInt64(input.count > 0 ? input[0] : 0) | UInt64(input.count > 1 ? input[1] : 0) << 8)
+    var rng = FuzzRNG(state: UInt64(input.count > 0 ? input[0] : 0) | UInt64(input.count > 1 ? input[1] : 0) << 8)
     let data: [UInt8] = input.count > 2 ? Array(input[2...]) : []
 
     // The facts' definition, written plainly: XOR of big-endian 16-bit words, odd byte padded with 0x00.

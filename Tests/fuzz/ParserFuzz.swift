@@ -10,19 +10,6 @@
 // private; see runParser for when); events are well-formed; feeding each operation-free segment in one call
 // gives the same events and state as feeding it in the chosen chunks (and byte by byte).
 
-/// splitmix64: tiny, deterministic, good enough to derive chunkings from the input.
-struct FuzzRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// What the harness may do to the parser between two feed calls (the same in every run, at the same offset).
 enum ParserOp: Equatable {
     case setRawMode(Bool)
