@@ -29,6 +29,10 @@ QSSL_LIBRARY="$(pwd)/.build-embedded/libqssl-embedded.so" QSSL_C_MODES=asan QSSL
 step "Python tests (pytest)"
 python3 -m pytest -q bindings/python/tests
 
+step "fault matrix, short (qssl-faults --short: resets, PDP loss, peer close, SEND FAIL, 9600 baud, noise, unanswered, unplug, fd limit)"
+swift build --product qssl-faults
+"$(swift build --show-bin-path)/qssl-faults" --short
+
 step "fuzz smoke (libFuzzer, 20 s per target: parser, decoders, dialogue)"
 scripts/fuzz.sh --seconds 20
 

@@ -53,7 +53,7 @@ private func fdLimitBody(plan: Plan, servers: Servers, seed: UInt64, rec: CallRe
             errors[errName(error), default: 0] += 1
             let q = error as? QsslError
             let text = q?.detailText ?? "\(error)"
-            if lastText.isEmpty { lastText = errName(error) + ": " + text + " (errno \(q?.story?.errno ?? 0))" }
+            if lastText.isEmpty { lastText = errName(error) + ": " + text }  // detailText names the errno
             // Clear: the caller can tell the descriptor limit (EMFILE) from anything else.
             let l = text.lowercased()
             if !(q?.story?.errno == EMFILE || l.contains("descriptor") || l.contains("open files")) { clear = false }

@@ -72,8 +72,12 @@ struct ChannelDataModeTests {
 
     @Test(arguments: ["CLOSED", "NO CARRIER", "+QSSLURC: \"closed\",1", "+PDP DEACT", "RDY"])
     func theModuleLeavingDataModeByItself(line: String) throws {
+        // After RDY the line is resynchronised ("\rAT\r" until an OK) before the next command.
+        let resync: [ScriptedTransport.Step] = line == "RDY"
+            ? [.expect(.init("\rAT\r")), .answer(.init("\r\nOK\r\n"))] : []
         let (c, t, data, ended, urcs) = try Self.inDataMode([
             .answer(.init("peer bytes\r\n" + "\r\n" + line + "\r\n")),
+        ] + resync + [
             .expect(.init("AT\r")), .answer(.init("\r\nOK\r\n")),
         ])
         defer { c.close() }

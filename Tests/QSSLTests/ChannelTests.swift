@@ -35,6 +35,8 @@ struct ChannelTests {
             .answer(.init("AT\r\r\nOK\r\n")),           // echo is on
             .expect(.init("ATE0\r")),
             .answer(.init("ATE0\r\r\nRDY\r\n\r\nOK\r\n")),
+            // RDY: the line is resynchronised before the next command (echo is on again after a restart).
+            .expect(.init("\rAT\r")), .answer(.init("\rAT\r\r\nOK\r\n")),
             .expect(.init("AT+CMEE=1\r")),
             .answer(.init("\r\n+CFUN: 1\r\n\r\nOK\r\n\r\nCall Ready\r\n")),
         ])
@@ -311,6 +313,7 @@ struct ChannelTests {
         o.lateFinalWaitMs = 200
         let (c, t) = try scripted([
             .expect(.init("AT+QSSLSTATE\r")), .answer(.init("\r\nRDY\r\n")),
+            .expect(.init("\rAT\r")), .answer(.init("\r\nOK\r\n")),
             .expect(.init("AT\r")), .answer(.init("\r\nOK\r\n")),
         ], options: o)
         defer { c.close() }
@@ -329,6 +332,7 @@ struct ChannelTests {
     @Test func lateAnswerOfACommandCutByRestartIsSwallowed() throws {
         let (c, t) = try scripted([
             .expect(.init("AT+CSQ\r")), .answer(.init("\r\nRDY\r\n")),
+            .expect(.init("\rAT\r")), .answer(.init("\r\nOK\r\n")),
             .expect(.init("AT+GSN\r")), .answer(.init("\r\n866000000000001\r\n\r\nOK\r\n")),
         ])
         defer { c.close() }

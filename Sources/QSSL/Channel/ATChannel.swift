@@ -543,7 +543,13 @@ public final class ATChannel: @unchecked Sendable {
 
     private func startNext() {
         while current == nil && dialogue.isIdle {
-            guard let p = lock.withLock({ queue.popFirst() }) else { return }
+            // The trace handler is taken with the request: one set just before the request was queued (a log
+            // callback installed, then a command) must see that command's line.
+            guard let p = lock.withLock({ () -> PendingRequest? in
+                ioTrace = traceHandlerStorage
+                dialogue.tracing = traceHandlerStorage != nil
+                return queue.popFirst()
+            }) else { return }
             start(p)
         }
     }

@@ -14,6 +14,13 @@
 /// only a request that `endsOnAlreadyConnect`; otherwise it is a URC (an earlier QIOPEN's late answer). Any other
 /// line while a command runs is that command's answer line; with none running it is `.other`. RDY fails the
 /// command in flight with `.reset` unless it `survivesRestart`.
+///
+/// **After RDY the line is resynchronised** before the next command. Bytes that reached the module after it
+/// rebooted (the tail of a payload sent on "> ", a command written during the boot) sit in its command line, and a
+/// module ignores a line that does not start with AT, so the next command would be lost behind them. The next
+/// request therefore first writes `CR AT CR` (again every `resyncProbeMs`) and is sent only after an OK followed by
+/// `resyncQuietMs` without another final: the module answers in order, so the last OK is the probe's, and answers
+/// to the junk lines (ERROR, or a late answer of the failed command) cannot be taken for the request's.
 public struct ATDialogue: Sendable {
     /// What the channel must do, in order.
     public enum Action: Sendable {
@@ -36,13 +43,26 @@ public struct ATDialogue: Sendable {
         var lines: [String] = []
         var payloads: [ATPayload] = []
         var payloadSent = false
+        /// Set while the line is resynchronised after RDY: the request's command is not written yet.
+        var resync: Resync?
+    }
+
+    struct Resync: Sendable {
+        var probeAt: UInt64
+        var quietFrom: UInt64?
     }
 
     private var current: Exchange?
     private var draining: Exchange?
     private var drainUntil: UInt64 = 0
+    /// Set by RDY: the next request resynchronises the module's command line first.
+    private var resyncNeeded = false
     /// Emit `.trace` actions (off: no trace text is built, for speed when nobody reads the trace).
     public var tracing = true
+    /// After RDY: how long to wait for the probe's OK before probing again.
+    public var resyncProbeMs = 500
+    /// After RDY: the silence after an OK that makes it the probe's (the module answers in order, promptly).
+    public var resyncQuietMs = 100
 
     public init() {}
 
@@ -58,6 +78,11 @@ public struct ATDialogue: Sendable {
     /// The earliest time `tick` has something to do, or nil.
     public var nextDeadline: UInt64? {
         var d: UInt64? = current?.deadline
+        if let r = current?.resync {
+            let t = r.quietFrom.map { $0 &+ UInt64(resyncQuietMs) &* 1_000_000 }
+                ?? r.probeAt &+ UInt64(resyncProbeMs) &* 1_000_000
+            d = min(d ?? t, t)
+        }
         if draining != nil { d = min(d ?? drainUntil, drainUntil) }
         return d
     }
@@ -69,15 +94,60 @@ public struct ATDialogue: Sendable {
                                into actions: inout [Action]) {
         precondition(isIdle, "ATDialogue.start while busy")
         current = Exchange(id: id, request: request, deadline: deadline, lateFinalWaitMs: lateFinalWaitMs)
+        if resyncNeeded {
+            resyncNeeded = false
+            current?.resync = Resync(probeAt: 0)
+            probe(now: nil, into: &actions)
+        } else {
+            writeCommand(request, into: &actions)
+        }
+    }
+
+    private func writeCommand(_ request: ATRequest, into actions: inout [Action]) {
         actions.append(.write(Array(request.command.utf8) + [0x0D]))
         if tracing { actions.append(.trace(.toModule, request.command)) }
+    }
+
+    /// Writes the resync probe; the leading CR ends whatever the module holds in its command line. `now` nil: at
+    /// start, the probe's clock starts at the first tick or answer.
+    private mutating func probe(now: UInt64?, into actions: inout [Action]) {
+        guard var c = current, c.resync != nil else { return }
+        c.resync = Resync(probeAt: now ?? 0, quietFrom: nil)
+        current = c
+        actions.append(.write([0x0D, 0x41, 0x54, 0x0D]))
+        if tracing { actions.append(.trace(.toModule, "AT (resync after restart)")) }
+    }
+
+    /// A resync step at `now`: the probe's OK and its quiet make the line clean (the command goes out); an
+    /// unanswered probe is repeated.
+    private mutating func resyncTick(now: UInt64, into actions: inout [Action]) {
+        guard var c = current, var r = c.resync else { return }
+        if r.probeAt == 0 {
+            r.probeAt = now
+            c.resync = r
+            current = c
+        }
+        if let q = r.quietFrom {
+            if now >= q &+ UInt64(resyncQuietMs) &* 1_000_000 {
+                c.resync = nil
+                current = c
+                writeCommand(c.request, into: &actions)
+            }
+        } else if now >= r.probeAt &+ UInt64(resyncProbeMs) &* 1_000_000 {
+            probe(now: now, into: &actions)
+        }
     }
 
     /// Time passed: a request past its deadline times out; a drain past its wait ends.
     public mutating func tick(now: UInt64, into actions: inout [Action]) {
         if let c = current, now >= c.deadline {
             current = nil
-            startDraining(c, now: now)
+            if c.resync != nil {
+                // Never written: nothing to drain, but the line is still not known to be clean.
+                resyncNeeded = true
+            } else {
+                startDraining(c, now: now)
+            }
             if tracing { actions.append(.trace(.fromModule, "(timed out: " + c.request.command + ")")) }
             actions.append(.complete(id: c.id, .failure(.timedOut)))
         }
@@ -85,6 +155,7 @@ public struct ATDialogue: Sendable {
             draining = nil
             if tracing { actions.append(.trace(.fromModule, "(no late answer; resuming)")) }
         }
+        resyncTick(now: now, into: &actions)
     }
 
     /// Ends everything in flight with `error` (device gone, channel closed). No draining follows.
@@ -98,6 +169,7 @@ public struct ATDialogue: Sendable {
 
     /// One parser event (`.raw` is not the dialogue's: data mode belongs to the channel).
     public mutating func handle(_ event: ATEvent, now: UInt64, into actions: inout [Action]) {
+        if current?.resync != nil, handleDuringResync(event, now: now, into: &actions) { return }
         switch event {
         case .echo(let s):
             // The parser calls every "AT..." line an echo; only the command in flight is echoed, so any other
@@ -185,7 +257,14 @@ public struct ATDialogue: Sendable {
             } else if let d = draining, let prefix = d.request.answerPrefix, u.answers(prefix) {
                 // A late answer line of the timed-out command.
             } else {
-                if case .ready = u, let c = current, !c.request.survivesRestart {
+                if case .ready = u {
+                    resyncNeeded = true
+                    if current?.resync != nil {
+                        resyncNeeded = false
+                        probe(now: now, into: &actions)
+                    }
+                }
+                if case .ready = u, let c = current, !c.request.survivesRestart, c.resync == nil {
                     // The command may have reached the module just after it booted, so its answer can still come:
                     // it is drained like the answer of a timed-out command.
                     current = nil
@@ -199,6 +278,29 @@ public struct ATDialogue: Sendable {
         case .raw:
             break
         }
+    }
+
+    /// While resynchronising, every answer is the junk's or the probe's: an OK starts the quiet, a later final ends
+    /// it, nothing else concerns the request. URCs (RDY among them) take their usual path. Returns false for those.
+    private mutating func handleDuringResync(_ event: ATEvent, now: UInt64, into actions: inout [Action]) -> Bool {
+        guard var c = current, var r = c.resync else { return false }
+        if r.probeAt == 0 { r.probeAt = now }
+        switch event {
+        case .final(let f):
+            if tracing { actions.append(.trace(.fromModule, f.text + " (resync)")) }
+            r.quietFrom = f == .ok ? now : nil
+        case .line(let s), .echo(let s):
+            if tracing { actions.append(.trace(.fromModule, s + " (resync)")) }
+        case .prompt, .connect, .payload, .raw:
+            break
+        case .urc:
+            c.resync = r
+            current = c
+            return false
+        }
+        c.resync = r
+        current = c
+        return true
     }
 
     private mutating func complete(final: FinalResult?, into actions: inout [Action]) {
