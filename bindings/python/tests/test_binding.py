@@ -113,6 +113,8 @@ def _c_to_ctypes():
         "qssl_state_info *": POINTER(_lib.StateInfo),
         "qssl_log_fn": _lib.LOG_FN,
         "qssl_event_fn": _lib.EVENT_FN,
+        "qssl_progress_fn": _lib.PROGRESS_FN,
+        "int *": POINTER(c_int),
     }
 
 
@@ -149,7 +151,7 @@ def _prototypes():
 def test_signature_types_match_the_header():
     table = _c_to_ctypes()
     funcs, fn_types = _prototypes()
-    assert len(funcs) == len(_lib.SIGNATURES) == 36
+    assert len(funcs) == len(_lib.SIGNATURES) == 40
     declared = {name: (restype, argtypes) for name, restype, argtypes, _ in _lib.SIGNATURES}
     for name, (ret, params) in funcs.items():
         for t in [ret, *params]:
@@ -160,8 +162,9 @@ def test_signature_types_match_the_header():
         for i, (c, py) in enumerate(zip(params, argtypes)):
             assert py is table[c], f"{name} parameter {i}: C {c}, binding {py}"
     # The callback types: what the library passes to a Python callback.
-    assert set(fn_types) == {"qssl_log_fn", "qssl_event_fn"}
-    for name, fn in (("qssl_log_fn", _lib.LOG_FN), ("qssl_event_fn", _lib.EVENT_FN)):
+    assert set(fn_types) == {"qssl_log_fn", "qssl_event_fn", "qssl_progress_fn"}
+    for name, fn in (("qssl_log_fn", _lib.LOG_FN), ("qssl_event_fn", _lib.EVENT_FN),
+                     ("qssl_progress_fn", _lib.PROGRESS_FN)):
         ret, params = fn_types[name]
         assert ret == "void" and fn._restype_ is None
         assert list(fn._argtypes_) == [table[p] for p in params], name
