@@ -14,6 +14,7 @@ step "swift build (library, tools, tests)"
 swift build --build-tests
 swift build --product qssl-sim
 swift build --product qssl
+swift build --product qssl-cli   # the qssl command (bindings/python/tests/test_cli.py runs it)
 
 step "swift test"
 swift test --skip-build
