@@ -21,6 +21,8 @@ swift test --skip-build
 
 step "Embedded Swift build of libqssl"
 scripts/embedded-check.sh
+step "Embedded Swift build of the qssl command (against that library)"
+scripts/embedded-cli.sh
 
 step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan)"
 Tests/c/run.sh

@@ -426,14 +426,14 @@ func cmdCtx(_ args: [String], _ ctx: Context) throws(Failure) {
         let a = arg ?? ""
         switch key {
         case "\u{110}":
-            guard let v = versionNames.firstIndex(of: a.lowercased()) else {
+            guard let v = versionNames.firstIndex(of: asciiCase(a, upper: false)) else {
                 throw Failure.usage("--version must be one of " + versionNames.joined(separator: ", "))
             }
             cfg.version = Int32(v)
         case "\u{111}":
             var codes: [UInt16] = []
             for part in a.split(separator: ",") {
-                let p = String(part).uppercased()
+                let p = asciiCase(String(part), upper: true)
                 if let c = cipherNames.first(where: { $0.0 == p }) {
                     codes.append(c.1)
                 } else if p.hasPrefix("0X"), let v = UInt16(p.dropFirst(2), radix: 16) {
@@ -448,7 +448,7 @@ func cmdCtx(_ args: [String], _ ctx: Context) throws(Failure) {
                 for (i, c) in codes.enumerated() { raw.storeBytes(of: c, toByteOffset: i * 2, as: UInt16.self) }
             }
         case "\u{112}":
-            if let v = seclevelNames.firstIndex(of: a.lowercased()) {
+            if let v = seclevelNames.firstIndex(of: asciiCase(a, upper: false)) {
                 cfg.seclevel = Int32(v)
             } else {
                 cfg.seclevel = Int32(try integer(a, "--seclevel", 0...2))

@@ -116,3 +116,14 @@ func nowMs() -> Int {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
+
+/// `s` with ASCII letters in one case (String's lowercased() would pull in the Unicode case tables).
+func asciiCase(_ s: String, upper: Bool) -> String {
+    var bytes = Array(s.utf8)
+    for i in bytes.indices {
+        let b = bytes[i]
+        if upper && b >= 0x61 && b <= 0x7A { bytes[i] = b - 32 }
+        if !upper && b >= 0x41 && b <= 0x5A { bytes[i] = b + 32 }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

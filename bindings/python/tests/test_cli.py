@@ -326,6 +326,61 @@ def test_proxy_two_concurrent_clients_and_refusal(cli, sim, tls_port):
         assert all(s.status in (qssl.SocketStatus.INITIAL, qssl.SocketStatus.CLOSED) for s in m.state().sockets)
 
 
+def _echo_once(proxy: Proxy, data: bytes) -> bytes:
+    with proxy.connect() as s:
+        s.settimeout(30)
+        s.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def _until_echo_works(proxy: Proxy, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if _echo_once(proxy, b"back again") == b"back again":
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the proxy never carried data again: {proxy.log}")
+
+
+@pytest.mark.parametrize("fault,log", [(("--pdp-deact-after", "3"), "PDP"), (("--reset-after", "40"), "restart")])
+def test_proxy_survives_pdp_loss_and_module_reset(cli, sim_factory, tls_port, fault, log):
+    """A connection open when the context drops (or the module restarts) is closed; the proxy stays up, the
+    supervisor / the re-applied configuration bring the module back, and new connections work."""
+    bg = sim_factory(*fault)
+    proxy = Proxy(cli, "-d", bg.first_line, "proxy", "--listen", "0", "--to", f"127.0.0.1:{tls_port}",
+                  "--apn", "CMNET")
+    try:
+        victim = proxy.connect()
+        victim.settimeout(60)
+        victim.sendall(b"hello")
+        assert victim.recv(10) == b"hello"
+        # Keep the line busy until the fault ends the connection.
+        ended = False
+        deadline = time.monotonic() + 60
+        while not ended and time.monotonic() < deadline:
+            try:
+                victim.sendall(b"x" * 100)
+                ended = victim.recv(1000) == b""
+            except OSError:
+                ended = True
+        assert ended, proxy.log
+        victim.close()
+        proxy.wait_log(log)
+        _until_echo_works(proxy)
+        assert proxy.bg.proc.poll() is None
+    finally:
+        assert proxy.stop() == 0
+
+
 def test_proxy_carries_curl_to_an_https_server(cli, sim, certs, tmp_path):
     """curl speaks plain HTTP to the proxy; the module's TLS carries it to `openssl s_server -WWW`."""
     curl = shutil.which("curl")
