@@ -37,6 +37,7 @@ def main() -> int:
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--bytes", type=int, default=200_000)
     ap.add_argument("--build", default=str(ROOT / ".build" / "debug"))
+    ap.add_argument("--transparent", action="store_true", help="proxy --transparent (the module's data mode)")
     a = ap.parse_args()
     sim, cli = str(Path(a.build) / "qssl-sim"), str(Path(a.build) / "qssl-cli")
     procs = []
@@ -51,7 +52,7 @@ def main() -> int:
             port = first_line(start(sim, "echo-server", "--cert", f"{tmp}/server.pem", "--key", f"{tmp}/server.key"))
             pty = first_line(start(sim, "--baud", str(a.baud)))
             proxy = start(cli, "-d", pty, "-b", str(a.baud), "proxy", "--listen", "0", "--to", f"127.0.0.1:{port}",
-                          "--apn", "CMNET")
+                          "--apn", "CMNET", *(["--transparent"] if a.transparent else []))
             local = int(first_line(proxy).rsplit(":", 1)[1])
             data = os.urandom(a.bytes)
             got = bytearray()
@@ -81,10 +82,12 @@ def main() -> int:
             elapsed = done["t"] - t0
             line = a.baud / 10
             rate = len(data) / elapsed
-            print(f"qssl proxy through qssl-sim at {a.baud} baud, {len(data)} bytes echoed byte-exact over TLS:")
+            mode = "transparent mode" if a.transparent else "command mode"
+            print(f"qssl proxy ({mode}) through qssl-sim at {a.baud} baud, {len(data)} bytes echoed byte-exact over TLS:")
             print(f"  {rate:.0f} payload bytes/s each way, {rate / line:.3f} of the line rate ({line:.0f} bytes/s)")
             print(f"  (all sent after {sent_at - t0:.1f} s, all back after {elapsed:.1f} s)")
-            print(f"  command: scripts/proxy-throughput.py --baud {a.baud} --bytes {a.bytes}")
+            print(f"  command: scripts/proxy-throughput.py --baud {a.baud} --bytes {a.bytes}"
+                  + (" --transparent" if a.transparent else ""))
             return 0
         finally:
             for p in reversed(procs):

@@ -5,19 +5,48 @@ import CQSSL
 
 // connect: one module socket as a pipe between stdin/stdout and the peer.
 
-/// An open module socket, SSL or TCP, seen through the calls that differ between the two kinds.
+/// How a module socket carries the bytes.
+enum SocketKind {
+    /// AT+QSSLOPEN, then AT+QSSLSEND / AT+QSSLRECV per chunk.
+    case ssl
+    /// AT+QIOPEN: plain TCP.
+    case tcp
+    /// AT+QSSLOPEN in transparent mode: the serial line is the connection (one at a time, near line rate).
+    case transparent
+
+    var name: String {
+        switch self {
+        case .ssl: return "TLS"
+        case .tcp: return "TCP"
+        case .transparent: return "TLS (transparent mode)"
+        }
+    }
+}
+
+/// An open module socket, seen through the calls that differ between the kinds.
 struct ModuleSocket {
     let m: OpaquePointer
     let id: Int32
-    let tcp: Bool
+    let kind: SocketKind
+    var tcp: Bool { kind == .tcp }
 
-    /// Opens a connection to host:port (SSL on context `ctx`, or plain TCP).
-    static func open(_ m: OpaquePointer, host: String, port: Int, ctx: Int32, tcp: Bool,
+    /// The socket id of a new connection to host:port, or a QSSL_E* code.
+    static func openCode(_ m: OpaquePointer, host: String, port: Int, ctx: Int32, kind: SocketKind,
+                         timeoutS: Int32) -> Int32 {
+        switch kind {
+        case .ssl: return qssl_open(m, ctx, host, Int32(port), timeoutS)
+        case .tcp: return qssl_tcp_open(m, host, Int32(port), timeoutS)
+        case .transparent: return qssl_open_transparent(m, ctx, host, Int32(port), timeoutS)
+        }
+    }
+
+    /// Opens a connection to host:port.
+    static func open(_ m: OpaquePointer, host: String, port: Int, ctx: Int32, kind: SocketKind,
                      timeoutS: Int32) throws(Failure) -> ModuleSocket {
-        let rc = tcp ? qssl_tcp_open(m, host, Int32(port), timeoutS) : qssl_open(m, ctx, host, Int32(port), timeoutS)
+        let rc = openCode(m, host: host, port: port, ctx: ctx, kind: kind, timeoutS: timeoutS)
         if rc == QSSL_EINVAL.rawValue { throw Failure.usage("host or port not accepted: " + errText(m)) }
-        try check(rc, (tcp ? "TCP" : "TLS") + " connection to " + host + ":" + String(port), m)
-        return ModuleSocket(m: m, id: rc, tcp: tcp)
+        try check(rc, kind.name + " connection to " + host + ":" + String(port), m)
+        return ModuleSocket(m: m, id: rc, kind: kind)
     }
 
     /// Readable while recv would not block.
@@ -48,13 +77,14 @@ struct ModuleSocket {
 
 func cmdConnect(_ args: [String], _ ctx: Context) throws(Failure) {
     var context: Int32 = 0
-    var tcp = false
+    var kind = SocketKind.ssl
     var apn: String? = nil
     var linger = 2000
     var timeoutS: Int32 = 0
     let ops = try commandOptions(args, """
-        usage: qssl connect [--ctx N] [--tcp] [--apn APN] [--linger MS] [--timeout S] HOST:PORT
-        Opens a TLS connection through the module (SSL context N, default 0; --tcp: plain TCP) and copies stdin
+        usage: qssl connect [--ctx N] [--tcp | --transparent] [--apn APN] [--linger MS] [--timeout S] HOST:PORT
+        Opens a TLS connection through the module (SSL context N, default 0; --tcp: plain TCP; --transparent:
+        the module's transparent mode, the serial line carrying the connection at near line rate) and copies stdin
         to the peer and the peer to stdout, bytes unchanged, like `openssl s_client -quiet` or `nc`.
         Ends when the peer closes (after writing everything it sent), or, after end of input on stdin, once the
         peer has been quiet for --linger MS (default 2000).
@@ -67,10 +97,12 @@ func cmdConnect(_ args: [String], _ ctx: Context) throws(Failure) {
             LongOption(name: "apn", hasArgument: true, key: "\u{101}"),
             LongOption(name: "linger", hasArgument: true, key: "\u{102}"),
             LongOption(name: "timeout", hasArgument: true, key: "\u{103}"),
+            LongOption(name: "transparent", hasArgument: false, key: "\u{104}"),
         ]) { key, arg throws(Failure) in
         switch key {
         case "c": context = Int32(try integer(arg, "--ctx", 0...5))
-        case "\u{100}": tcp = true
+        case "\u{100}": kind = .tcp
+        case "\u{104}": kind = .transparent
         case "\u{101}": apn = arg
         case "\u{102}": linger = try integer(arg, "--linger", 0...3_600_000)
         default: timeoutS = Int32(try integer(arg, "--timeout", 10...300))
@@ -80,7 +112,7 @@ func cmdConnect(_ args: [String], _ ctx: Context) throws(Failure) {
     let (host, port) = try hostPort(ops[0], "HOST:PORT")
     let m = try ctx.open()
     if let apn { try activatePDP(m, apn) }
-    let s = try ModuleSocket.open(m, host: host, port: port, ctx: context, tcp: tcp, timeoutS: timeoutS)
+    let s = try ModuleSocket.open(m, host: host, port: port, ctx: context, kind: kind, timeoutS: timeoutS)
     defer { s.close() }
     try pipeStdio(s, lingerMs: linger)
 }

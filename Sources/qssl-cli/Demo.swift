@@ -188,7 +188,7 @@ func cmdDemo(_ args: [String], _ ctx: Context) throws(Failure) {
     _ = setField(&cfg.clientkey, files[2].0)
     try check(qssl_ctx_configure(m, 0, &cfg), "AT+QSSLCFG", m)
     step("open 127.0.0.1:" + String(port) + " (AT+QSSLOPEN, TLS handshake with client certificate)")
-    let s = try ModuleSocket.open(m, host: "127.0.0.1", port: port, ctx: 0, tcp: false, timeoutS: 0)
+    let s = try ModuleSocket.open(m, host: "127.0.0.1", port: port, ctx: 0, kind: .ssl, timeoutS: 0)
     var message = Array("hello from qssl demo\r\n".utf8)
     for b in 0..<256 { message.append(UInt8(b)) }  // every byte value: the pipe is binary-safe
     step("send " + String(message.count) + " bytes (AT+QSSLSEND)")

@@ -36,9 +36,10 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
     var context: Int32 = 0
     var maxConns = 6
     var apn: String? = nil
-    var tcp = false
+    var kind = SocketKind.ssl
     let ops = try commandOptions(args, """
-        usage: qssl proxy --listen [ADDR:]PORT --to HOST:PORT [--ctx N] [--max-conns K] [--apn APN] [--tcp]
+        usage: qssl proxy --listen [ADDR:]PORT --to HOST:PORT [--ctx N] [--max-conns K] [--apn APN]
+                          [--tcp | --transparent]
         Accepts TCP connections on ADDR:PORT (default address 127.0.0.1) and carries each over its own module
         SSL socket (context N, default 0) to HOST:PORT, bytes unchanged both ways, so programs that know nothing
         of the module (an MQTT client, curl) get its TLS. The module has six sockets: a connection beyond
@@ -46,7 +47,9 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
         The module's configuration is re-applied after a restart; with --apn the PDP context is activated and
         kept up (the note's supervisor). Connections hit by a restart or a PDP loss are closed; new ones are
         accepted once the module is back. SIGINT / SIGTERM close everything and leave the module in command mode.
-          --tcp   plain TCP module sockets instead of TLS
+          --tcp           plain TCP module sockets instead of TLS
+          --transparent   one connection at a time in the module's transparent mode: the serial line carries
+                          it at near line rate (the module takes no commands meanwhile)
 
         """, [
             LongOption(name: "listen", hasArgument: true, key: "l"),
@@ -55,6 +58,7 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
             LongOption(name: "max-conns", hasArgument: true, key: "n"),
             LongOption(name: "apn", hasArgument: true, key: "\u{100}"),
             LongOption(name: "tcp", hasArgument: false, key: "\u{101}"),
+            LongOption(name: "transparent", hasArgument: false, key: "\u{102}"),
         ]) { key, arg throws(Failure) in
         switch key {
         case "l": listen = arg
@@ -62,9 +66,12 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
         case "c": context = Int32(try integer(arg, "--ctx", 0...5))
         case "n": maxConns = try integer(arg, "--max-conns", 1...6)
         case "\u{100}": apn = arg
-        default: tcp = true
+        case "\u{101}": kind = .tcp
+        default: kind = .transparent
         }
     }
+    if kind == .transparent { maxConns = 1 }
+    let tcp = kind == .tcp
     guard ops.isEmpty, let listen, let to else { throw Failure.usage("proxy needs --listen [ADDR:]PORT and --to HOST:PORT") }
     // Port 0 picks a free port; the address actually bound is the first line on stdout.
     let (lhost, lport) = listen.contains(":") ? try hostPort(listen, "--listen", lowest: 0)
@@ -107,7 +114,7 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
     signal(SIGTERM, onSignal)
     out(lhost + ":" + String(boundPort))
     err("qssl proxy: listening on " + lhost + ":" + String(boundPort) + ", forwarding to " + host + ":" + String(port)
-        + (tcp ? " (TCP)" : " (TLS, context " + String(context) + ")") + ", up to " + String(maxConns) + " connections")
+        + " (" + kind.name + (tcp ? "" : ", context " + String(context)) + "), up to " + String(maxConns) + " connections")
 
     var conns: [ProxyConnection] = []
     var buf = [UInt8](repeating: 0, count: 16384)
@@ -218,7 +225,7 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
                 CCLI.close(cfd)
                 continue
             }
-            let rc = tcp ? qssl_tcp_open(m, host, Int32(port), 0) : qssl_open(m, context, host, Int32(port), 0)
+            let rc = ModuleSocket.openCode(m, host: host, port: port, ctx: context, kind: kind, timeoutS: 0)
             if rc < 0 {
                 let why = rc == QSSL_ENOSOCK.rawValue || rc == QSSL_EOCCUPIED.rawValue
                     ? "no free module socket (all six in use)" : errText(m)
@@ -228,7 +235,7 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
             }
             var one: Int32 = 1
             setsockopt(cfd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            conns.append(ProxyConnection(fd: cfd, peer: peer, socket: ModuleSocket(m: m, id: rc, tcp: tcp)))
+            conns.append(ProxyConnection(fd: cfd, peer: peer, socket: ModuleSocket(m: m, id: rc, kind: kind)))
             err("qssl proxy: " + peer + " connected on module socket " + String(rc))
         }
     }

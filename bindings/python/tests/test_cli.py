@@ -214,6 +214,34 @@ def test_connect_tcp_binary(cli, sim, tcp_port):
     assert p.returncode == 0 and p.stdout == data, p.stderr
 
 
+def test_connect_transparent_binary(cli, sim, tls_port):
+    _online(cli, sim)
+    data = os.urandom(200_000)
+    p = run(cli, "-d", sim, "connect", "--transparent", f"127.0.0.1:{tls_port}", input=data, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == data
+    assert run(cli, "-d", sim, "at", "AT").returncode == 0  # back in command mode
+
+
+def test_proxy_transparent_one_connection(cli, sim, tls_port):
+    proxy = Proxy(cli, "-d", sim, "proxy", "--listen", "0", "--to", f"127.0.0.1:{tls_port}", "--apn", "CMNET",
+                  "--transparent")
+    try:
+        first = proxy.connect()
+        data = os.urandom(100_000)
+        results: dict = {}
+        _echo(first, data, results, 0)
+        assert results[0] == data
+        second = proxy.connect()
+        second.settimeout(30)
+        assert second.recv(10) == b""
+        assert "all 1 connections in use" in proxy.wait_log("refused")
+        first.close()
+        _until_echo_works(proxy)
+    finally:
+        assert proxy.stop() == 0
+
+
 def test_connect_ends_when_the_peer_closes(cli, sim, bye_port):
     """stdin stays open: the end comes from the peer."""
     _online(cli, sim)
