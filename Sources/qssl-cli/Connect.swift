@@ -132,17 +132,20 @@ func pipeStdio(_ s: ModuleSocket, lingerMs: Int) throws(Failure) {
     var stdinOpen = true
     var quietUntil = 0
     let sfd = s.fd
+    let stopFD = try stopSignals()
     while true {
         var fds = [pollfd(fd: sfd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
         var wait: Int32 = -1
         if !stdinOpen {
             let left = quietUntil - nowMs()
             if left <= 0 { return }
             wait = Int32(left)
         }
-        let r = poll(&fds, 2, wait)
+        let r = poll(&fds, 3, wait)
         if r < 0 && cli_errno() != EINTR { throw Failure.other("poll: " + String(cString: strerror(cli_errno()))) }
+        if fds[2].revents != 0 { throw Failure(status: Exit.failure, message: "interrupted; connection closed") }
         if fds[0].revents != 0 {
             let n = buf.withUnsafeMutableBytes { s.recv($0.baseAddress!, $0.count, 0) }
             if n == 0 { return }  // the peer closed and everything it sent was written

@@ -9,8 +9,23 @@ import CQSSL
 // client is read only when the previous chunk went to the module (qssl_send blocks until the module took it), and
 // the module socket is read only when the previous chunk was written to the local client.
 
-/// Write end of the self-pipe SIGINT/SIGTERM report to (a signal handler may only write).
+/// The self-pipe SIGINT/SIGTERM write to (a signal handler may only write).
 nonisolated(unsafe) var signalPipe: (Int32, Int32) = (-1, -1)
+
+/// From now on SIGINT and SIGTERM make the returned fd readable instead of killing the program, so a command
+/// can close its module sockets and leave the module in command mode.
+func stopSignals() throws(Failure) -> Int32 {
+    var p: [Int32] = [-1, -1]
+    guard cli_pipe(&p) == 0 else { throw Failure.other("pipe: " + String(cString: strerror(cli_errno()))) }
+    signalPipe = (p[0], p[1])
+    let onSignal: @convention(c) (Int32) -> Void = { sig in
+        var b = UInt8(truncatingIfNeeded: sig)
+        _ = write(signalPipe.1, &b, 1)
+    }
+    signal(SIGINT, onSignal)
+    signal(SIGTERM, onSignal)
+    return p[0]
+}
 
 final class ProxyConnection {
     let fd: Int32
@@ -103,15 +118,7 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
         try check(qssl_ctx_configure(m, context, &cfg), "configuring SSL context " + String(context), m)
     }
 
-    var p: [Int32] = [-1, -1]
-    guard cli_pipe(&p) == 0 else { throw Failure.other("pipe: " + String(cString: strerror(cli_errno()))) }
-    signalPipe = (p[0], p[1])
-    let onSignal: @convention(c) (Int32) -> Void = { sig in
-        var b = UInt8(truncatingIfNeeded: sig)
-        _ = write(signalPipe.1, &b, 1)
-    }
-    signal(SIGINT, onSignal)
-    signal(SIGTERM, onSignal)
+    let stopFD = try stopSignals()
     out(lhost + ":" + String(boundPort))
     err("qssl proxy: listening on " + lhost + ":" + String(boundPort) + ", forwarding to " + host + ":" + String(port)
         + " (" + kind.name + (tcp ? "" : ", context " + String(context)) + "), up to " + String(maxConns) + " connections")
@@ -130,7 +137,7 @@ func cmdProxy(_ args: [String], _ ctx: Context) throws(Failure) {
 
     while true {
         var fds = [pollfd(fd: lfd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: p[0], events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0)]
         for c in conns {
             let writing = c.pendingOff < c.pending.count

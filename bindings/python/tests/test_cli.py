@@ -254,6 +254,24 @@ def test_connect_ends_when_the_peer_closes(cli, sim, bye_port):
     assert proc.returncode == 0 and out == b"bye", err
 
 
+def test_connect_interrupted_closes_the_socket(cli, sim, tls_port):
+    _online(cli, sim)
+    proc = subprocess.Popen([cli, "-d", sim, "connect", f"127.0.0.1:{tls_port}"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b"ping")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready and os.read(proc.stdout.fileno(), 10) == b"ping"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and "interrupted" in err.decode(), err
+    with qssl.Modem(sim) as m:
+        assert all(s.status in (qssl.SocketStatus.INITIAL, qssl.SocketStatus.CLOSED) for s in m.state().sockets)
+
+
 def test_connect_refused_exit_6(cli, sim):
     _online(cli, sim)
     with socket.socket() as s:
