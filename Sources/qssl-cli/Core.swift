@@ -103,7 +103,9 @@ final class Context {
             var why = String(cString: buf)
             if rc == QSSL_EACCES.rawValue { why += " (is the user in the port's group, e.g. dialout?)" }
             if rc == QSSL_EBUSY.rawValue { why += " (another program has the port open: ModemManager? see README)" }
-            throw Failure(status: Exit.of(rc), message: "cannot open " + device + ": " + why)
+            // EINVAL here is what the command line asked for (a baud rate termios does not have).
+            throw Failure(status: rc == QSSL_EINVAL.rawValue ? Exit.usage : Exit.of(rc),
+                          message: "cannot open " + device + ": " + why)
         }
         modem = m
         return m!

@@ -80,6 +80,11 @@ def test_usage_errors_exit_2(cli, args):
     assert p.stderr.decode().strip()
 
 
+def test_unsupported_baud_is_a_usage_error(cli, sim):
+    p = run(cli, "-d", sim, "-b", "12345", "info")
+    assert p.returncode == 2 and "12345" not in p.stdout.decode() and one_error_line(p)
+
+
 def test_device_errors_exit_3(cli, sim, tmp_path):
     p = run(cli, "-d", str(tmp_path / "ttyNONE"), "info")
     assert p.returncode == 3 and str(tmp_path / "ttyNONE") in one_error_line(p)
