@@ -255,8 +255,21 @@ typedef struct qssl_modem_options {
     int32_t     supervisor_attempts; /**< failed rounds before the reboot; default 3 */
 } qssl_modem_options;
 
-/** Sets opts->size and the defaults. QSSL_EINVAL if opts is NULL. */
+/** Sets opts->size and the defaults. QSSL_EINVAL if opts is NULL. Programs compiled against this header call
+ *  qssl_modem_options_init_size() through the macro below; the function itself fills the fields of 0.2 alone
+ *  (size = their bytes): that is what programs built against 0.2, whose struct is that long, expect of it. */
 int qssl_modem_options_init(qssl_modem_options *opts);
+
+/**
+ * Sets the first `size` bytes of *opts to the defaults: every field this library knows that fits, and
+ * opts->size to the bytes it set. `size` is what the caller's struct holds, sizeof(qssl_modem_options) of the
+ * header it was compiled with; QSSL_EINVAL for NULL or a size below the 0.2 struct. Since 0.3. Callers that
+ * cannot use the macro (other languages) call this with the size of their struct.
+ */
+int qssl_modem_options_init_size(qssl_modem_options *opts, size_t size);
+
+/* The init a program gets: sized by the header it was compiled with, so a later library never writes past it. */
+#define qssl_modem_options_init(opts) qssl_modem_options_init_size((opts), sizeof *(opts))
 
 /**
  * Opens the serial port `device` (raw 8N1, exclusive: a second opener gets QSSL_EBUSY), starts

@@ -86,7 +86,7 @@ final class Context {
             throw Failure.usage("no device: give one with -d PATH (e.g. -d /dev/ttyUSB0)")
         }
         var o = qssl_modem_options()
-        qssl_modem_options_init(&o)
+        qssl_modem_options_init_size(&o, MemoryLayout<qssl_modem_options>.size)  // the header's macro, by hand
         o.baud = baud
         o.rtscts = rtscts ? 1 : 0
         if verbose { o.log = traceLine }

@@ -82,7 +82,19 @@ int main(int argc, char **argv) {
     CHECK(qssl_open_errmsg(NULL, 0) > 0);
     CHECK_RC(qssl_open_errmsg(NULL, 10), QSSL_EINVAL);
 
-    /* A program built against 0.2 passes the shorter struct: the library must not read past it. */
+    /* A program built against 0.2 calls the plain function with the shorter struct: it must not be written past
+     * its end (the macro gives programs built against this header the sized init). */
+    struct { unsigned char o[offsetof(qssl_modem_options, reapply_after_reset)]; unsigned char tail[32]; } old;
+    memset(&old, 0xAB, sizeof old);
+    CHECK_RC((qssl_modem_options_init)((qssl_modem_options *)(void *)&old), QSSL_OK);
+    CHECK(((qssl_modem_options *)(void *)&old)->size == sizeof old.o);
+    int tail_ok = 1;
+    for (size_t i = 0; i < sizeof old.tail; i++) tail_ok &= old.tail[i] == 0xAB;
+    CHECK(tail_ok);
+    CHECK_RC(qssl_modem_options_init_size((qssl_modem_options *)(void *)&old, 8), QSSL_EINVAL);
+    CHECK_RC(qssl_modem_options_init_size(NULL, sizeof(qssl_modem_options)), QSSL_EINVAL);
+
+    /* And a 0.2-sized struct passed to qssl_modem_open: the library must not read past it. */
     qssl_modem_options opts;
     qssl_modem_options_init(&opts);
     CHECK(opts.size == sizeof opts && opts.reapply_after_reset == 0 && opts.supervisor_apn == NULL);

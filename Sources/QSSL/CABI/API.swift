@@ -58,13 +58,31 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
 
 // MARK: - Opening and closing
 
-@implementation @c public func qssl_modem_options_init(_ opts: UnsafeMutablePointer<qssl_modem_options>?) -> Int32 {
-    guard let opts else { return QsslError.invalidArgument.rawValue }
-    opts.pointee = qssl_modem_options(size: UInt32(optionsSize), baud: 115200, rtscts: 0, open_timeout_ms: 5000,
-                                      command_timeout_ms: 5000, log: nil, log_user: nil, reapply_after_reset: 0,
-                                      supervisor_apn: nil, supervisor_user: nil, supervisor_password: nil,
-                                      supervisor_interval_ms: 600_000, supervisor_attempts: 3)
+/// Every option at its default, in this library's full layout.
+func defaultModemOptions() -> qssl_modem_options {
+    qssl_modem_options(size: UInt32(optionsSize), baud: 115200, rtscts: 0, open_timeout_ms: 5000,
+                       command_timeout_ms: 5000, log: nil, log_user: nil, reapply_after_reset: 0,
+                       supervisor_apn: nil, supervisor_user: nil, supervisor_password: nil,
+                       supervisor_interval_ms: 600_000, supervisor_attempts: 3)
+}
+
+/// Writes the defaults into the first `size` bytes at `opts` (never past them) and sets `size` to the bytes set.
+private func initModemOptions(_ opts: UnsafeMutableRawPointer?, _ size: Int) -> Int32 {
+    guard let opts, size >= optionsV1Size else { return QsslError.invalidArgument.rawValue }
+    let n = min(size, optionsSize)
+    var o = defaultModemOptions()
+    o.size = UInt32(n)
+    withUnsafeBytes(of: &o) { opts.copyMemory(from: $0.baseAddress!, byteCount: n) }
     return 0
+}
+
+@implementation @c public func qssl_modem_options_init(_ opts: UnsafeMutablePointer<qssl_modem_options>?) -> Int32 {
+    initModemOptions(opts.map { UnsafeMutableRawPointer($0) }, optionsV1Size)
+}
+
+@implementation @c public func qssl_modem_options_init_size(_ opts: UnsafeMutablePointer<qssl_modem_options>?,
+                                                            _ size: Int) -> Int32 {
+    initModemOptions(opts.map { UnsafeMutableRawPointer($0) }, size)
 }
 
 @implementation @c public func qssl_modem_open(_ device: UnsafePointer<CChar>?,
@@ -84,8 +102,7 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
         guard structSize(options) >= optionsV1Size else { return openFailed(.invalidArgument, "options->size too small") }
         // A program built against 0.2 passes the shorter struct: copy what is there over the defaults, never
         // read past it.
-        var o = qssl_modem_options()
-        _ = qssl_modem_options_init(&o)
+        var o = defaultModemOptions()
         withUnsafeMutableBytes(of: &o) { dst in
             dst.copyMemory(from: UnsafeRawBufferPointer(start: options, count: min(structSize(options), optionsSize)))
         }

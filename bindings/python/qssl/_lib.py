@@ -158,7 +158,7 @@ def _check_text(result: Optional[bytes], func: Any, args: Tuple[Any, ...]) -> st
 
 # Functions whose first argument is not a handle.
 # qssl_errmsg_copy failing must not ask qssl_errmsg_copy again.
-_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_ctx_config_init", "qssl_errmsg_copy",
+_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_modem_options_init_size", "qssl_ctx_config_init", "qssl_errmsg_copy",
               "qssl_open_errmsg"}
 
 
@@ -176,6 +176,8 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_errmsg_copy", c_int, [c_void_p, c_char_p, c_size_t], _check_status),
     # int qssl_modem_options_init(qssl_modem_options *opts);
     ("qssl_modem_options_init", c_int, [POINTER(ModemOptions)], _check_status),
+    # int qssl_modem_options_init_size(qssl_modem_options *opts, size_t size);  (since 0.3)
+    ("qssl_modem_options_init_size", c_int, [POINTER(ModemOptions), c_size_t], _check_status),
     # int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
     ("qssl_modem_open", c_int, [c_char_p, POINTER(ModemOptions), POINTER(c_void_p)], _check_status),
     # int qssl_open_errmsg(char *buf, size_t cap);  (since 0.3)

@@ -70,7 +70,7 @@ class Modem:
         self._token = object()
         _callbacks.prune_parked()
         opts = _lib.ModemOptions()
-        lib.qssl_modem_options_init(ctypes.byref(opts))
+        lib.qssl_modem_options_init_size(ctypes.byref(opts), ctypes.sizeof(opts))
         opts.baud = _c_int(baud, "baud")
         opts.rtscts = 1 if rtscts else 0
         opts.open_timeout_ms = _timeout_ms(open_timeout) or 1
