@@ -80,7 +80,8 @@
  *   it knows about; a size smaller than the first published version gives QSSL_EINVAL. A larger
  *   size (a program built against a newer header) is fine: the bytes past the fields this library
  *   knows are neither read nor written, and a struct the library fills gets `size` set to the
- *   bytes it filled, so such a program can tell which fields are valid.
+ *   bytes it filled, so such a program can tell which fields are valid. A struct that grew (qssl_modem_options
+ *   in 0.3) is initialised through a macro that passes the size the program was compiled with.
  *
  * TEXT OUT
  *   Functions that copy text into (buf, cap) behave like snprintf: they write at most cap bytes
