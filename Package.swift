@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "qssl-sim", targets: ["qssl-sim"]),
         .executable(name: "qssl-bench", targets: ["qssl-bench"]),
         .executable(name: "qssl-faults", targets: ["qssl-faults"]),
+        // The `qssl` command (SwiftPM will not give it the library product's name; installed as `qssl`).
+        .executable(name: "qssl-cli", targets: ["qssl-cli"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -50,6 +52,11 @@ let package = Package(
         .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
         // The fault matrix under load (scripts/test.sh runs --short); exits 1 when a cell fails.
         .executableTarget(name: "qssl-faults", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
+        // The `qssl` command: a client of include/qssl.h alone (imports CQSSL, links QSSL), no Foundation, options
+        // by getopt_long, libc through its own module map CCLI. Swift 5 mode: it uses libc's globals (optind, optarg).
+        .systemLibrary(name: "CCLI", path: "Sources/CCLI"),
+        .executableTarget(name: "qssl-cli", dependencies: ["QSSL", "CQSSL", "CCLI"],
+                          swiftSettings: lean + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "QSSLCoreTests", dependencies: ["QSSLCore"]),
         .testTarget(name: "QSSLTests", dependencies: ["QSSL", "QSSLCore", "QSSLSim", "CPosix"]),
         .testTarget(name: "QSSLSimTests", dependencies: ["QSSLSim", "QSSLCore", "CPosix"]),

@@ -80,7 +80,8 @@
  *   it knows about; a size smaller than the first published version gives QSSL_EINVAL. A larger
  *   size (a program built against a newer header) is fine: the bytes past the fields this library
  *   knows are neither read nor written, and a struct the library fills gets `size` set to the
- *   bytes it filled, so such a program can tell which fields are valid.
+ *   bytes it filled, so such a program can tell which fields are valid. A struct that grew (qssl_modem_options
+ *   in 0.3) is initialised through a macro that passes the size the program was compiled with.
  *
  * TEXT OUT
  *   Functions that copy text into (buf, cap) behave like snprintf: they write at most cap bytes
@@ -106,7 +107,7 @@ extern "C" {
 #endif
 
 #define QSSL_VERSION_MAJOR 0
-#define QSSL_VERSION_MINOR 2
+#define QSSL_VERSION_MINOR 3
 
 /** Result codes. Closed set; byte counts are >= 0. */
 enum qssl_status {
@@ -131,7 +132,12 @@ enum qssl_status {
     QSSL_EPDP          = -18,  /**< PDP context was deactivated (+PDP DEACT) */
     QSSL_ERESET        = -19,  /**< module restarted (RDY); sockets are gone */
     QSSL_EAGAIN        = -20,  /**< nothing available right now */
-    QSSL_EPROTO        = -21   /**< module answer could not be understood */
+    QSSL_EPROTO        = -21,  /**< module answer could not be understood */
+    /* Why qssl_modem_open() could not open the port (since 0.3; before, EACCES was QSSL_EIO and
+     * ENOENT QSSL_ENODEV). qssl_open_errmsg() has the path and errno. */
+    QSSL_EACCES        = -22,  /**< permission denied (not in the port's group, e.g. dialout) */
+    QSSL_ENOENT        = -23,  /**< no such device: the path does not exist */
+    QSSL_ENOTTY        = -24   /**< the path is a regular file or a directory, not a serial port */
 };
 
 
@@ -233,17 +239,54 @@ typedef struct qssl_modem_options {
     int32_t     command_timeout_ms;  /**< default for qssl_at(timeout 0) and simple commands; default 5000 */
     qssl_log_fn log;                 /**< AT trace of every command after the start-up sync, or NULL */
     void       *log_user;            /**< passed to `log` */
+    /* Since 0.3. A size that ends before here (a program built against 0.2) means the defaults. */
+    int32_t     reapply_after_reset; /**< 1: after the module restarts (RDY), restore echo off and +CMEE, the RAM
+                                          files uploaded through this handle (kept in memory for it), the PDP
+                                          context and the SSL contexts, then queue QSSL_EVENT_CONFIG_REAPPLIED;
+                                          default 0 */
+    const char *supervisor_apn;      /**< non-NULL: run the note's PDP supervisor (section 1.4.1) from the open
+                                          on: whenever the context is down, activate it with this APN (as
+                                          qssl_pdp_activate) every supervisor_interval_ms; after
+                                          supervisor_attempts failed rounds send AT+CFUN=1,1
+                                          (QSSL_EVENT_SUPERVISOR_REBOOT) and wait up to 30 s for RDY;
+                                          QSSL_EVENT_PDP_ACTIVATED each time it comes up. Default NULL (off) */
+    const char *supervisor_user;     /**< NULL or "" for none; strings are copied during qssl_modem_open */
+    const char *supervisor_password; /**< NULL or "" for none */
+    int32_t     supervisor_interval_ms; /**< time between checks; default 600000 (the note's 10 minutes) */
+    int32_t     supervisor_attempts; /**< failed rounds before the reboot; default 3 */
 } qssl_modem_options;
 
-/** Sets opts->size and the defaults. QSSL_EINVAL if opts is NULL. */
+/** Sets opts->size and the defaults. QSSL_EINVAL if opts is NULL. Programs compiled against this header call
+ *  qssl_modem_options_init_size() through the macro below; the function itself fills the fields of 0.2 alone
+ *  (size = their bytes): that is what programs built against 0.2, whose struct is that long, expect of it. */
 int qssl_modem_options_init(qssl_modem_options *opts);
+
+/**
+ * Sets the first `size` bytes of *opts to the defaults: every field this library knows that fits, and
+ * opts->size to the bytes it set. `size` is what the caller's struct holds, sizeof(qssl_modem_options) of the
+ * header it was compiled with; QSSL_EINVAL for NULL or a size below the 0.2 struct. Since 0.3. Callers that
+ * cannot use the macro (other languages) call this with the size of their struct.
+ */
+int qssl_modem_options_init_size(qssl_modem_options *opts, size_t size);
+
+/* The init a program gets: sized by the header it was compiled with, so a later library never writes past it. */
+#define qssl_modem_options_init(opts) qssl_modem_options_init_size((opts), sizeof *(opts))
 
 /**
  * Opens the serial port `device` (raw 8N1, exclusive: a second opener gets QSSL_EBUSY), starts
  * the handle's I/O thread and syncs with the module (AT, ATE0, AT+CMEE=1). `options` may be NULL
  * for the defaults. *out is set to NULL first and to the new handle on QSSL_OK.
+ * A port that cannot be opened gives QSSL_EACCES, QSSL_ENOENT, QSSL_ENOTTY, QSSL_EBUSY, QSSL_ENODEV
+ * (ENXIO/ENODEV: the driver has no device behind the node) or QSSL_EIO; qssl_open_errmsg() tells more.
  */
 int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
+
+/**
+ * Why the calling thread's last failed qssl_modem_open() failed, with the path and errno, e.g.
+ * "permission denied: /dev/ttyUSB0 (errno 13)", into buf ("Text out" rules). "no error" if this thread
+ * has no failed open. Per thread, so concurrent opens do not mix their reasons. Since 0.3.
+ */
+int qssl_open_errmsg(char *buf, size_t cap);
 
 /**
  * Closes the sockets still open on the module (best effort, at most 1 s each, so the next user
@@ -274,6 +317,19 @@ int qssl_at(qssl_modem *m, const char *cmd, char *buf, size_t cap, int timeout_m
  * The bytes never appear in the log callback.
  */
 int qssl_cert_write(qssl_modem *m, const char *name, const void *data, size_t len);
+
+/**
+ * Upload progress: `sent` of `total` bytes have been written to the port. Called with sent 0 first,
+ * then as the bytes go out, and with sent == total once the module has confirmed size and checksum
+ * (a failed upload never gets that last call). Unlike the event and log callbacks, it runs on the
+ * calling thread (first and last call) and on the handle's I/O thread (the calls in between): keep it
+ * short, and call no qssl function on the same handle from it (that would wait for the I/O thread).
+ */
+typedef void (*qssl_progress_fn)(qssl_modem *m, size_t sent, size_t total, void *user);
+
+/** As qssl_cert_write, reporting progress to `fn` (NULL: none). Since 0.3. */
+int qssl_cert_write_progress(qssl_modem *m, const char *name, const void *data, size_t len,
+                             qssl_progress_fn fn, void *user);
 
 /** 1 if `name` is stored and intact (<good> = 1), 0 if stored but damaged, QSSL_EMODEM if the
  *  module has no such file or rejects the name, another code on failure. */
@@ -348,6 +404,23 @@ int qssl_ctx_configure(qssl_modem *m, int ctx, const qssl_ctx_config *config);
 
 /** Reads context `ctx` (0-5) back from the module into *out (set out->size first). */
 int qssl_ctx_query(qssl_modem *m, int ctx, qssl_ctx_config *out);
+
+/** The AT+QSSLCFG settings that belong to no context (the note's "ignorertctime", "https", "httpsctxi",
+ *  "smtpstyle", "smtpsctxi"). Since 0.3. */
+enum qssl_ssl_setting {
+    QSSL_SETTING_IGNORE_RTC_TIME = 6,  /**< 1: ignore the validity period (the module's clock); 0/1 */
+    QSSL_SETTING_HTTPS           = 7,  /**< 1: HTTPS through the module's HTTP commands; 0/1 */
+    QSSL_SETTING_HTTPS_CTX       = 8,  /**< SSL context for HTTPS, 0-5 (-1 when read back unset) */
+    QSSL_SETTING_SMTP_STYLE      = 9,  /**< 0 plain SMTP, 1 SMTPS, 2 STARTTLS */
+    QSSL_SETTING_SMTPS_CTX       = 10  /**< SSL context for SMTPS, 0-5 (-1 when read back unset) */
+};
+
+/** Sets a global setting (enum qssl_ssl_setting). QSSL_EINVAL (nothing sent) for an unknown setting or a
+ *  value out of its range. Re-applied after a restart like the contexts. Since 0.3. */
+int qssl_ssl_setting_set(qssl_modem *m, int setting, int value);
+
+/** Reads a global setting back into *value. Since 0.3. */
+int qssl_ssl_setting_get(qssl_modem *m, int setting, int *value);
 
 /* ------------------------------------------------------------------------------------------ */
 /* SSL sockets (AT+QSSLOPEN / AT+QSSLSEND / AT+QSSLRECV / AT+QSSLCLOSE)                         */

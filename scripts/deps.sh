@@ -16,6 +16,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 dpkg -s libc6-dev >/dev/null 2>&1 || need_apt+=(libc6-dev)
 dpkg -s ca-certificates >/dev/null 2>&1 || need_apt+=(ca-certificates)
+# --- the qssl command's tests: curl through `qssl proxy` ---
+command -v curl >/dev/null || need_apt+=(curl)
+# --- end qssl command ---
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: missing Debian packages: ${need_apt[*]}; run as root or: sudo apt-get install ${need_apt[*]}" >&2

@@ -14,12 +14,15 @@ step "swift build (library, tools, tests)"
 swift build --build-tests
 swift build --product qssl-sim
 swift build --product qssl
+swift build --product qssl-cli   # the qssl command (bindings/python/tests/test_cli.py runs it)
 
 step "swift test"
 swift test --skip-build
 
 step "Embedded Swift build of libqssl"
 scripts/embedded-check.sh
+step "Embedded Swift build of the qssl command (against that library)"
+scripts/embedded-cli.sh
 
 step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan)"
 Tests/c/run.sh

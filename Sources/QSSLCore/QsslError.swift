@@ -51,6 +51,10 @@ public struct QsslError: Error, Hashable, Sendable {
     public static let reset = QsslError(rawValue: -19)
     public static let again = QsslError(rawValue: -20)
     public static let proto = QsslError(rawValue: -21)
+    // Why opening the port failed (since 0.3).
+    public static let permissionDenied = QsslError(rawValue: -22)
+    public static let noSuchDevice = QsslError(rawValue: -23)
+    public static let notATerminal = QsslError(rawValue: -24)
 
     /// Static text, the same as qssl_strerror().
     public var text: StaticString {
@@ -77,6 +81,9 @@ public struct QsslError: Error, Hashable, Sendable {
         case -19: return "module restarted"
         case -20: return "try again"
         case -21: return "unexpected module answer"
+        case -22: return "permission denied"
+        case -23: return "no such device"
+        case -24: return "not a terminal"
         default: return "unknown error"
         }
     }

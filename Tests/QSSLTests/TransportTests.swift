@@ -149,10 +149,22 @@ struct TransportTests {
         #expect(throws: QsslError.invalidArgument) { try SerialTransport(path: pty.path, options: o) }
     }
 
-    @Test func missingDeviceIsNoDevice() {
-        #expect(throws: QsslError.noDevice) {
-            try SerialTransport(path: "/dev/qssl-no-such-tty-\(getpid())", options: SerialOptions())
+    @Test func missingDeviceIsNoSuchDevice() {
+        let path = "/dev/qssl-no-such-tty-\(getpid())"
+        do {
+            _ = try SerialTransport(path: path, options: SerialOptions())
+            Issue.record("opened a path that does not exist")
+        } catch {
+            #expect(error == .noSuchDevice)
+            #expect(error.detailText == "no such device: " + path + " (errno \(ENOENT))")
         }
+    }
+
+    @Test func aRegularFileIsNotATerminal() throws {
+        let path = NSTemporaryDirectory() + "qssl-plain-\(getpid())"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("x".utf8)))
+        defer { unlink(path) }
+        #expect(throws: QsslError.notATerminal) { try SerialTransport(path: path, options: SerialOptions()) }
     }
 
     @Test func aNonTtyPathIsAcceptedAsIs() throws {

@@ -53,11 +53,11 @@ start_bg "$sim" echo-server --plain; tcp_port=$bg_line
 start_bg "$sim" echo-server --cert "$c/server.pem" --key "$c/server.key" --send "bye"; bye_port=$bg_line
 echo "TLS echo :$tls_port, TLS echo with client certificates :$mtls_port, TCP echo :$tcp_port, TLS send-and-close :$bye_port"
 
-programs=(example test_hostile test_strings test_nonascii test_secrets test_flows test_transparent test_cycles test_escape test_threads)
+programs=(example test_options test_hostile test_strings test_nonascii test_secrets test_flows test_transparent test_cycles test_escape test_threads)
 # Each run: "program [mode]" and the module's flags. A short "+++" guard on the module's side keeps each escape
 # of test_transparent near the library's own second; test_escape runs on a line with physics (115200 baud
 # both ways, the real 1 s guard enforced against the time bytes cross the line).
-runs=("example|" "test_threads|" "test_hostile|" "test_strings|" "test_nonascii|" "test_secrets|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|"
+runs=("example|" "test_options|--pdp-deact-after 2" "test_threads|" "test_hostile|" "test_strings|" "test_nonascii|" "test_secrets|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|"
       "test_escape load|--baud 115200" "test_escape peer-close|--baud 115200 --close-line closed"
       "test_escape peer-close|--baud 115200 --close-line no-carrier" "test_escape peer-close|--close-line urc")
 failed=()
@@ -86,6 +86,7 @@ for mode in $modes; do
         case $p in
             example) args=("$dev" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key") ;;
             test_hostile) args=("$dev" "$tls_port" "$tcp_port" "$bye_port") ;;
+            test_options) mkdir -p "$tmp/$mode/options"; args=("$dev" "$tmp/$mode/options") ;;
             # starts its own modules with --log (the one started above stays unused)
             test_strings) args=("$sim" "$tls_port" "$tcp_port" "$tmp/$mode/strings") ;;
             test_nonascii) args=("$sim" "$tmp/$mode/nonascii") ;;

@@ -17,7 +17,10 @@ func structSize(_ p: UnsafeRawPointer) -> Int {
     Int(p.load(as: UInt32.self))
 }
 
-let optionsV1Size = MemoryLayout<qssl_modem_options>.size
+/// qssl_modem_options as published in 0.1/0.2: five 32-bit fields, then the two pointers (log, log_user).
+let optionsV1Size = (20 + MemoryLayout<UnsafeRawPointer>.alignment - 1) / MemoryLayout<UnsafeRawPointer>.alignment
+    * MemoryLayout<UnsafeRawPointer>.alignment + 2 * MemoryLayout<UnsafeRawPointer>.size
+let optionsSize = MemoryLayout<qssl_modem_options>.size
 let ctxConfigV1Size = MemoryLayout<qssl_ctx_config>.size
 let eventV1Size = MemoryLayout<qssl_event>.size
 let stateV1Size = MemoryLayout<qssl_state_info>.size
@@ -55,28 +58,56 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
 
 // MARK: - Opening and closing
 
-@implementation @c public func qssl_modem_options_init(_ opts: UnsafeMutablePointer<qssl_modem_options>?) -> Int32 {
-    guard let opts else { return QsslError.invalidArgument.rawValue }
-    opts.pointee = qssl_modem_options(size: UInt32(optionsV1Size), baud: 115200, rtscts: 0, open_timeout_ms: 5000,
-                                      command_timeout_ms: 5000, log: nil, log_user: nil)
+/// Every option at its default, in this library's full layout.
+func defaultModemOptions() -> qssl_modem_options {
+    qssl_modem_options(size: UInt32(optionsSize), baud: 115200, rtscts: 0, open_timeout_ms: 5000,
+                       command_timeout_ms: 5000, log: nil, log_user: nil, reapply_after_reset: 0,
+                       supervisor_apn: nil, supervisor_user: nil, supervisor_password: nil,
+                       supervisor_interval_ms: 600_000, supervisor_attempts: 3)
+}
+
+/// Writes the defaults into the first `size` bytes at `opts` (never past them) and sets `size` to the bytes set.
+private func initModemOptions(_ opts: UnsafeMutableRawPointer?, _ size: Int) -> Int32 {
+    guard let opts, size >= optionsV1Size else { return QsslError.invalidArgument.rawValue }
+    let n = min(size, optionsSize)
+    var o = defaultModemOptions()
+    o.size = UInt32(n)
+    withUnsafeBytes(of: &o) { opts.copyMemory(from: $0.baseAddress!, byteCount: n) }
     return 0
+}
+
+@implementation @c public func qssl_modem_options_init(_ opts: UnsafeMutablePointer<qssl_modem_options>?) -> Int32 {
+    initModemOptions(opts.map { UnsafeMutableRawPointer($0) }, optionsV1Size)
+}
+
+@implementation @c public func qssl_modem_options_init_size(_ opts: UnsafeMutablePointer<qssl_modem_options>?,
+                                                            _ size: Int) -> Int32 {
+    initModemOptions(opts.map { UnsafeMutableRawPointer($0) }, size)
 }
 
 @implementation @c public func qssl_modem_open(_ device: UnsafePointer<CChar>?,
                                                _ options: UnsafePointer<qssl_modem_options>?,
                                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let out else { return QsslError.invalidArgument.rawValue }
+    guard let out else { return openFailed(.invalidArgument, "out is NULL") }
     out.pointee = nil
-    guard let path = cString(device), !path.isEmpty else { return QsslError.invalidArgument.rawValue }
+    guard let path = cString(device), !path.isEmpty else {
+        return openFailed(.invalidArgument, "device is NULL, empty or not UTF-8")
+    }
     var serial = SerialOptions()
     var mo = ModemOptions()
     var log: qssl_log_fn? = nil
     var logUser: UnsafeMutableRawPointer? = nil
+    var supervise: (PDPConfig, SupervisorOptions)? = nil
     if let options {
-        guard structSize(options) >= optionsV1Size else { return QsslError.invalidArgument.rawValue }
-        let o = options.pointee
+        guard structSize(options) >= optionsV1Size else { return openFailed(.invalidArgument, "options->size too small") }
+        // A program built against 0.2 passes the shorter struct: copy what is there over the defaults, never
+        // read past it.
+        var o = defaultModemOptions()
+        withUnsafeMutableBytes(of: &o) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: options, count: min(structSize(options), optionsSize)))
+        }
         guard o.baud > 0, o.open_timeout_ms >= 0, o.command_timeout_ms >= 0 else {
-            return QsslError.invalidArgument.rawValue
+            return openFailed(.invalidArgument, "bad baud or timeout")
         }
         serial.baud = Int(o.baud)
         serial.rtscts = o.rtscts != 0
@@ -84,24 +115,72 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
         if o.command_timeout_ms > 0 { mo.commandTimeoutMs = Int(o.command_timeout_ms) }
         log = o.log
         logUser = o.log_user
+        if structSize(options) >= optionsSize {
+            mo.reapplyAfterReset = o.reapply_after_reset != 0
+            if o.supervisor_apn != nil {
+                guard let apn = cString(o.supervisor_apn),
+                      let user = o.supervisor_user == nil ? "" : cString(o.supervisor_user),
+                      let pw = o.supervisor_password == nil ? "" : cString(o.supervisor_password),
+                      o.supervisor_interval_ms > 0, o.supervisor_attempts > 0 else {
+                    return openFailed(.invalidArgument, "bad supervisor settings")
+                }
+                var so = SupervisorOptions()
+                so.intervalMs = Int(o.supervisor_interval_ms)
+                so.attemptsBeforeReboot = Int(o.supervisor_attempts)
+                supervise = (PDPConfig(apn: apn, user: user, password: pw), so)
+            }
+        }
     }
     let modem: Modem
     do throws(QsslError) {
         modem = try Modem.open(path: path, serial: serial, options: mo)
     } catch {
-        return error.rawValue
+        return openFailed(error, nil)
     }
     let h = registry.add(modem)
-    if let log {
-        let rc = h.setLog(log, logUser)
-        if rc != 0 {
-            _ = registry.remove(h.cHandle)
-            h.shutdown()
-            return rc
-        }
+    var rc: Int32 = 0
+    if let log { rc = h.setLog(log, logUser) }
+    if rc == 0, let (cfg, so) = supervise {
+        do throws(QsslError) { try modem.startSupervisor(cfg, options: so) } catch { rc = openFailed(error, nil) }
+    }
+    if rc != 0 {
+        _ = registry.remove(h.cHandle)
+        h.shutdown()
+        return rc
     }
     out.pointee = h.cHandle
     return 0
+}
+
+@implementation @c public func qssl_open_errmsg(_ buf: UnsafeMutablePointer<CChar>?, _ cap: Int) -> Int32 {
+    if cap < 0 || cap > maxCount || (buf == nil && cap > 0) { return QsslError.invalidArgument.rawValue }
+    return copyOut(OpenFailure.text ?? "no error", buf, cap)
+}
+
+/// The calling thread's last qssl_modem_open failure (qssl_open_errmsg): per thread, since there is no handle
+/// to keep it in and concurrent opens must not mix their reasons.
+enum OpenFailure {
+    static let key: pthread_key_t? = {
+        var k = pthread_key_t()
+        return pthread_key_create(&k, { p in free(p) }) == 0 ? k : nil
+    }()
+
+    static var text: String? {
+        guard let key, let p = pthread_getspecific(key) else { return nil }
+        return String(cString: p.assumingMemoryBound(to: CChar.self))
+    }
+
+    static func set(_ text: String) {
+        guard let key else { return }
+        free(pthread_getspecific(key))
+        _ = pthread_setspecific(key, text.withCString { strdup($0) })
+    }
+}
+
+/// Records why qssl_modem_open failed (for qssl_open_errmsg) and returns the code.
+func openFailed(_ e: QsslError, _ message: String?) -> Int32 {
+    OpenFailure.set(message.map { String(describingStatic: e.text) + ": " + $0 } ?? e.detailText)
+    return e.rawValue
 }
 
 @implementation @c public func qssl_modem_close(_ m: OpaquePointer?) -> Int32 {
@@ -133,6 +212,18 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
 
 @implementation @c public func qssl_cert_write(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?,
                                                _ data: UnsafeRawPointer?, _ len: Int) -> Int32 {
+    certWrite(m, name, data, len, nil, nil)
+}
+
+@implementation @c public func qssl_cert_write_progress(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                                        _ data: UnsafeRawPointer?, _ len: Int,
+                                                        _ fn: qssl_progress_fn?,
+                                                        _ user: UnsafeMutableRawPointer?) -> Int32 {
+    certWrite(m, name, data, len, fn, user)
+}
+
+func certWrite(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ len: Int,
+               _ fn: qssl_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     withHandle(m) { h throws(QsslError) -> Int32 in
         guard let n = cString(name) else { return h.fail(.invalidArgument, "name is NULL or not UTF-8") }
         guard let data else { return h.fail(.invalidArgument, "data is NULL or not UTF-8") }
@@ -144,7 +235,9 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
             return h.fail(.invalidArgument, "bad certificate name, or size not 1-32768 (RAM) / 1-2025 (NVRAM)")
         }
         let bytes = [UInt8](UnsafeRawBufferPointer(start: data, count: len))
-        try h.modem.writeCertificate(name: n, data: bytes, replace: true)
+        let handle = h.cHandle
+        let progress: ((Int, Int) -> Void)? = fn.map { f in { sent, total in f(handle, sent, total, user) } }
+        try h.modem.writeCertificate(name: n, data: bytes, replace: true, progress: progress)
         return 0
     }
 }
@@ -276,6 +369,46 @@ private func certField(_ raw: UnsafeRawBufferPointer) throws(QsslError) -> CertN
         withUnsafeMutableBytes(of: &c.clientcert) { copyField(r.clientCert?.text ?? "", into: $0) }
         withUnsafeMutableBytes(of: &c.clientkey) { copyField(r.clientKey?.text ?? "", into: $0) }
         out.pointee = c
+        return 0
+    }
+}
+
+/// The global AT+QSSLCFG settings (enum qssl_ssl_setting) as the core's keys.
+private func globalSetting(_ setting: Int32) -> SSLSettingKey? {
+    guard let k = SSLSettingKey(rawValue: setting), !k.perContext else { return nil }
+    return k
+}
+
+@implementation @c public func qssl_ssl_setting_set(_ m: OpaquePointer?, _ setting: Int32, _ value: Int32) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        let v: SSLSettingValue
+        switch globalSetting(setting) {
+        case .ignoreRTCTime? where value == 0 || value == 1: v = .ignoreRTCTime(value == 1)
+        case .https? where value == 0 || value == 1: v = .https(value == 1)
+        case .httpsContext? where value >= 0 && value <= 5: v = .httpsContext(Int(value))
+        case .smtpsContext? where value >= 0 && value <= 5: v = .smtpsContext(Int(value))
+        case .smtpStyle?:
+            guard let st = SMTPStyle(rawValue: value) else { return h.fail(.invalidArgument, "smtpstyle not 0-2") }
+            v = .smtpStyle(st)
+        default: return h.fail(.invalidArgument, "unknown setting or value out of range")
+        }
+        try h.modem.setSSLSetting(v)
+        return 0
+    }
+}
+
+@implementation @c public func qssl_ssl_setting_get(_ m: OpaquePointer?, _ setting: Int32,
+                                                    _ value: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withHandle(m) { h throws(QsslError) -> Int32 in
+        guard let key = globalSetting(setting), let value else {
+            return h.fail(.invalidArgument, "unknown setting or value is NULL")
+        }
+        switch try h.modem.querySSLSetting(key) {
+        case .ignoreRTCTime(let b), .https(let b): value.pointee = b ? 1 : 0
+        case .httpsContext(let i), .smtpsContext(let i): value.pointee = Int32(clamping: i)
+        case .smtpStyle(let st): value.pointee = st.rawValue
+        default: return h.fail(.proto, "unexpected setting in the answer")
+        }
         return 0
     }
 }

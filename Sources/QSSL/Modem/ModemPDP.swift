@@ -171,6 +171,9 @@ extension Modem {
             if stop { return }
             if !up, let cfg {
                 do throws(QsslError) {
+                    // After +PDP DEACT the module stays in "PDP DEACT" and refuses AT+QIREGAPP until AT+QIDEACT;
+                    // the context is down anyway, so the reset costs nothing.
+                    _ = try? exec(ATRequest(ATCommands.deactivatePDP), timeoutMs: 40_000)
                     _ = try activatePDP(cfg)
                     failures = 0
                 } catch {

@@ -50,13 +50,19 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         if path.isEmpty { throw .invalidArgument }
         let flags = O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC
         let opened = syscallRetryingEINTR { path.withCString { cposix_open($0, flags) } }
-        if opened.value < 0 { throw SerialTransport.openError(opened.errno) }
+        if opened.value < 0 { throw SerialTransport.naming(SerialTransport.openError(opened.errno), path, opened.errno) }
         let fd = opened.value
+        // A regular file opens fine but is never a modem; say so instead of timing out on the sync.
+        var st = stat()
+        if fstat(fd, &st) == 0 && st.st_mode & mode_t(S_IFMT) == mode_t(S_IFREG) {
+            Sys.close(fd)
+            throw SerialTransport.naming(.notATerminal, path, 0)
+        }
 
         let locked = syscallRetryingEINTR { flock(fd, LOCK_EX | LOCK_NB) }
         if locked.value != 0 {
             Sys.close(fd)
-            throw locked.errno == EWOULDBLOCK ? .busy : .io
+            throw SerialTransport.naming(locked.errno == EWOULDBLOCK ? .busy : .io, path, locked.errno)
         }
 
         var tio = termios()
@@ -113,10 +119,19 @@ public final class SerialTransport: ByteTransport, @unchecked Sendable {
         }
     }
 
+    /// `e` with the path in its text ("permission denied: /dev/ttyUSB0 (errno 13)"), unless it already tells more.
+    static func naming(_ e: QsslError, _ path: String, _ errno: Int32) -> QsslError {
+        if e.story != nil { return e }
+        return e.with(errno: errno, message: String(describingStatic: e.text) + ": " + path)
+    }
+
     static func openError(_ e: Int32) -> QsslError {
         switch e {
         case EBUSY, EWOULDBLOCK: return .busy
-        case ENOENT, ENXIO, ENODEV: return .noDevice
+        case EACCES, EPERM, EROFS: return .permissionDenied
+        case ENOENT, ENOTDIR: return .noSuchDevice
+        case EISDIR: return .notATerminal
+        case ENXIO, ENODEV: return .noDevice
         case ENOMEM, EMFILE, ENFILE: return Sys.resourceError(e, "open")
         default: return .io
         }

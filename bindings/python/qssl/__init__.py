@@ -48,6 +48,13 @@ __all__ = [
     "library_path", "version",
 ]
 
+# --- API 0.3: open failures, global SSL settings ---
+from .errors import QsslNoSuchDevice, QsslNotATerminal, QsslPermissionDenied  # noqa: E402
+from .types import SSLSetting  # noqa: E402
+
+__all__ += ["QsslPermissionDenied", "QsslNoSuchDevice", "QsslNotATerminal", "SSLSetting"]
+# --- end API 0.3 ---
+
 
 def library_path() -> str:
     """The file libqssl.so was loaded from (loads it if needed)."""

@@ -45,6 +45,13 @@ class ModemOptions(Structure):
         ("command_timeout_ms", c_int32),
         ("log", LOG_FN),
         ("log_user", c_void_p),
+        # since 0.3
+        ("reapply_after_reset", c_int32),
+        ("supervisor_apn", c_char_p),
+        ("supervisor_user", c_char_p),
+        ("supervisor_password", c_char_p),
+        ("supervisor_interval_ms", c_int32),
+        ("supervisor_attempts", c_int32),
     ]
 
 
@@ -98,6 +105,9 @@ class StateInfo(Structure):
     ]
 
 
+# typedef void (*qssl_progress_fn)(qssl_modem *m, size_t sent, size_t total, void *user);
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_size_t, c_size_t, c_void_p)
+
 # typedef void (*qssl_event_fn)(qssl_modem *m, const qssl_event *event, void *user);
 EVENT_FN = ctypes.CFUNCTYPE(None, c_void_p, POINTER(Event), c_void_p)
 
@@ -148,7 +158,8 @@ def _check_text(result: Optional[bytes], func: Any, args: Tuple[Any, ...]) -> st
 
 # Functions whose first argument is not a handle.
 # qssl_errmsg_copy failing must not ask qssl_errmsg_copy again.
-_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_ctx_config_init", "qssl_errmsg_copy"}
+_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_modem_options_init_size", "qssl_ctx_config_init", "qssl_errmsg_copy",
+              "qssl_open_errmsg"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,14 +176,22 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_errmsg_copy", c_int, [c_void_p, c_char_p, c_size_t], _check_status),
     # int qssl_modem_options_init(qssl_modem_options *opts);
     ("qssl_modem_options_init", c_int, [POINTER(ModemOptions)], _check_status),
+    # int qssl_modem_options_init_size(qssl_modem_options *opts, size_t size);  (since 0.3)
+    ("qssl_modem_options_init_size", c_int, [POINTER(ModemOptions), c_size_t], _check_status),
     # int qssl_modem_open(const char *device, const qssl_modem_options *options, qssl_modem **out);
     ("qssl_modem_open", c_int, [c_char_p, POINTER(ModemOptions), POINTER(c_void_p)], _check_status),
+    # int qssl_open_errmsg(char *buf, size_t cap);  (since 0.3)
+    ("qssl_open_errmsg", c_int, [c_char_p, c_size_t], _check_status),
     # int qssl_modem_close(qssl_modem *m);
     ("qssl_modem_close", c_int, [c_void_p], _check_status),
     # int qssl_at(qssl_modem *m, const char *cmd, char *buf, size_t cap, int timeout_ms);
     ("qssl_at", c_int, [c_void_p, c_char_p, c_char_p, c_size_t, c_int], _check_status),
     # int qssl_cert_write(qssl_modem *m, const char *name, const void *data, size_t len);
     ("qssl_cert_write", c_int, [c_void_p, c_char_p, c_void_p, c_size_t], _check_status),
+    # int qssl_cert_write_progress(qssl_modem *m, const char *name, const void *data, size_t len,
+    #                              qssl_progress_fn fn, void *user);  (since 0.3)
+    ("qssl_cert_write_progress", c_int, [c_void_p, c_char_p, c_void_p, c_size_t, PROGRESS_FN, c_void_p],
+     _check_status),
     # int qssl_cert_check(qssl_modem *m, const char *name);
     ("qssl_cert_check", c_int, [c_void_p, c_char_p], _check_status),
     # int qssl_cert_delete(qssl_modem *m, const char *name);
@@ -189,6 +208,10 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_ctx_configure", c_int, [c_void_p, c_int, POINTER(CtxConfig)], _check_status),
     # int qssl_ctx_query(qssl_modem *m, int ctx, qssl_ctx_config *out);
     ("qssl_ctx_query", c_int, [c_void_p, c_int, POINTER(CtxConfig)], _check_status),
+    # int qssl_ssl_setting_set(qssl_modem *m, int setting, int value);  (since 0.3)
+    ("qssl_ssl_setting_set", c_int, [c_void_p, c_int, c_int], _check_status),
+    # int qssl_ssl_setting_get(qssl_modem *m, int setting, int *value);  (since 0.3)
+    ("qssl_ssl_setting_get", c_int, [c_void_p, c_int, POINTER(c_int)], _check_status),
     # int qssl_open(qssl_modem *m, int ctx, const char *host, int port, int timeout_s);
     ("qssl_open", c_int, [c_void_p, c_int, c_char_p, c_int, c_int], _check_status),
     # int qssl_send(qssl_modem *m, int id, const void *buf, size_t len);

@@ -36,6 +36,9 @@ QSSL_EPDP          (-18)       ENETDOWN               QsslPDPDeactivated (Connec
 QSSL_ERESET        (-19)       ECONNRESET             QsslReset (ConnectionResetError)
 QSSL_EAGAIN        (-20)       EAGAIN                 QsslWouldBlock (BlockingIOError)
 QSSL_EPROTO        (-21)       EPROTO                 QsslProtocolError
+QSSL_EACCES        (-22)       EACCES                 QsslPermissionDenied (PermissionError)
+QSSL_ENOENT        (-23)       ENOENT                 QsslNoSuchDevice (FileNotFoundError)
+QSSL_ENOTTY        (-24)       ENOTTY                 QsslNotATerminal
 =============================  =====================  ============================================================
 
 Choices worth knowing:
@@ -54,6 +57,9 @@ Choices worth knowing:
   destination network set); no free socket index (0-5) is EMFILE, as when a process runs out of descriptors;
   an occupied socket index is EADDRINUSE; an upload whose size or checksum the module reports differently is
   EBADMSG.
+- Opening the port: permission denied is a :class:`PermissionError` (EACCES), a path that does not exist a
+  :class:`FileNotFoundError` (ENOENT), a regular file a QsslNotATerminal (ENOTTY); ``filename`` is the path, as for
+  ``open()``, and ``detail`` has the library's reason.
 - A code this version does not know (a newer library) gives a plain :class:`QsslError` with ``errno`` None.
 """
 
@@ -85,6 +91,9 @@ EPDP = -18
 ERESET = -19
 EAGAIN = -20
 EPROTO = -21
+EACCES = -22
+ENOENT = -23
+ENOTTY = -24
 
 # Same texts as qssl_strerror(); kept here so errors can be described without the library.
 _TEXT: Dict[int, str] = {
@@ -110,6 +119,9 @@ _TEXT: Dict[int, str] = {
     ERESET: "module restarted",
     EAGAIN: "try again",
     EPROTO: "unexpected module answer",
+    EACCES: "permission denied",
+    ENOENT: "no such device",
+    ENOTTY: "not a terminal",
 }
 
 
@@ -141,6 +153,9 @@ ERRNO: Dict[int, int] = {
     ERESET: _errno.ECONNRESET,
     EAGAIN: _errno.EAGAIN,
     EPROTO: _errno.EPROTO,
+    EACCES: _errno.EACCES,
+    ENOENT: _errno.ENOENT,
+    ENOTTY: _errno.ENOTTY,
 }
 
 
@@ -281,12 +296,28 @@ class QsslProtocolError(QsslError):
     code = EPROTO
 
 
+class QsslPermissionDenied(QsslError, PermissionError):
+    """QSSL_EACCES (EACCES): the port may not be opened (add the user to its group, e.g. dialout)."""
+    code = EACCES
+
+
+class QsslNoSuchDevice(QsslError, FileNotFoundError):
+    """QSSL_ENOENT (ENOENT): the device path does not exist."""
+    code = ENOENT
+
+
+class QsslNotATerminal(QsslError):
+    """QSSL_ENOTTY (ENOTTY): the path is a regular file or a directory, not a serial port."""
+    code = ENOTTY
+
+
 _BY_CODE: Dict[int, Type[QsslError]] = {
     cls.code: cls
     for cls in (QsslInvalidArgument, QsslTimeout, QsslIOError, QsslBusy, QsslClosed, QsslModemError,
                 QsslNotAttached, QsslNoMemory, QsslNoDevice, QsslNotSupported, QsslChecksumError,
                 QsslNotRegistered, QsslNoAPN, QsslContextBusy, QsslNoSocket, QsslConnectFailed,
-                QsslOccupied, QsslPDPDeactivated, QsslReset, QsslWouldBlock, QsslProtocolError)
+                QsslOccupied, QsslPDPDeactivated, QsslReset, QsslWouldBlock, QsslProtocolError,
+                QsslPermissionDenied, QsslNoSuchDevice, QsslNotATerminal)
 }
 
 

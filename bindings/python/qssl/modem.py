@@ -34,6 +34,16 @@ class Modem:
     (``direction`` is ``"tx"`` or ``"rx"``; certificate and key bytes show as ``<N bytes redacted>``)
     for every command after the start-up sync, from the library's callback thread.
 
+    ``reapply_after_reset=True`` restores the configuration made through this handle after the module restarts
+    (RAM certificates, PDP context, SSL contexts; then an ``EventType.CONFIG_REAPPLIED`` event).
+    ``supervisor_apn="..."`` runs the note's PDP supervisor (section 1.4.1): whenever the context is down it is
+    activated again every ``supervisor_interval`` seconds, and after ``supervisor_attempts`` failed rounds the
+    module is rebooted (``AT+CFUN=1,1``).
+
+    Opening the port fails with :class:`qssl.QsslPermissionDenied` (a ``PermissionError``),
+    :class:`qssl.QsslNoSuchDevice` (a ``FileNotFoundError``), :class:`qssl.QsslNotATerminal` or
+    :class:`qssl.QsslBusy`; ``filename`` is the device path.
+
     Use it as a context manager, or call :meth:`close`. Every method raises a :class:`qssl.QsslError`
     subclass on failure. All methods may be called from any thread. A str argument that becomes a C string
     (device, command, certificate names, APN, user, password, host) must not contain a NUL character:
@@ -42,7 +52,9 @@ class Modem:
 
     def __init__(self, device: Union[str, "os.PathLike[str]"], baud: int = 115200, *, rtscts: bool = False,
                  open_timeout: float = 5.0, command_timeout: float = 5.0,
-                 log: Optional[Callable[[str, str], None]] = None) -> None:
+                 log: Optional[Callable[[str, str], None]] = None, reapply_after_reset: bool = False,
+                 supervisor_apn: Optional[str] = None, supervisor_user: str = "", supervisor_password: str = "",
+                 supervisor_interval: float = 600.0, supervisor_attempts: int = 3) -> None:
         lib = _lib.lib()
         self._lib = lib
         self._handle = ctypes.c_void_p(None)
@@ -58,7 +70,7 @@ class Modem:
         self._token = object()
         _callbacks.prune_parked()
         opts = _lib.ModemOptions()
-        lib.qssl_modem_options_init(ctypes.byref(opts))
+        lib.qssl_modem_options_init_size(ctypes.byref(opts), ctypes.sizeof(opts))
         opts.baud = _c_int(baud, "baud")
         opts.rtscts = 1 if rtscts else 0
         opts.open_timeout_ms = _timeout_ms(open_timeout) or 1
@@ -67,8 +79,23 @@ class Modem:
             cb = self._make_log_cb(log)
             self._callbacks.append(cb)
             opts.log = cb
+        opts.reapply_after_reset = 1 if reapply_after_reset else 0
+        if supervisor_apn is not None:
+            opts.supervisor_apn = _cstr(supervisor_apn, "supervisor_apn")
+            opts.supervisor_user = _cstr(supervisor_user, "supervisor_user")
+            opts.supervisor_password = _cstr(supervisor_password, "supervisor_password")
+            opts.supervisor_interval_ms = _timeout_ms(supervisor_interval) or 1
+            opts.supervisor_attempts = _c_int(supervisor_attempts, "supervisor_attempts")
         out = ctypes.c_void_p(None)
-        lib.qssl_modem_open(c_device, ctypes.byref(opts), ctypes.byref(out))
+        try:
+            lib.qssl_modem_open(c_device, ctypes.byref(opts), ctypes.byref(out))
+        except QsslError as e:
+            # The reason with the path, as open() gives it (qssl_open_errmsg is per thread: this one's).
+            buf = ctypes.create_string_buffer(512)
+            lib.qssl_open_errmsg(buf, len(buf))
+            e.detail = buf.value.decode("utf-8", "replace")
+            e.filename = device
+            raise
         self._handle = out
         self.device = device
 
@@ -160,16 +187,27 @@ class Modem:
 
     # -- certificates -----------------------------------------------------------------------
 
-    def write_cert(self, name: str, data: Union[bytes, bytearray, memoryview, str]) -> None:
+    def write_cert(self, name: str, data: Union[bytes, bytearray, memoryview, str], *,
+                   progress: Optional[Callable[[int, int], None]] = None) -> None:
         """Uploads a certificate or key as ``name`` (``"RAM:ca.pem"``, ``"NVRAM:CA0"``...).
 
         Replaces an existing file; raises :class:`qssl.QsslChecksumError` if the module's size or
-        checksum differs from the data. The bytes never appear in the log.
+        checksum differs from the data. The bytes never appear in the log. ``progress(sent, total)``, if given,
+        is called with 0 first, then as the bytes go out (from the library's I/O thread: keep it short and do not
+        call this modem from it), and with ``total`` once the module confirmed size and checksum.
         """
         if isinstance(data, str):
             data = data.encode("utf-8")
         raw = bytes(data)
-        self._lib.qssl_cert_write(self, _cstr(name, "name"), raw, len(raw))
+        c_name = _cstr(name, "name")
+        if progress is None:
+            self._lib.qssl_cert_write(self, c_name, raw, len(raw))
+            return
+
+        def trampoline(_m: Any, sent: int, total: int, _user: Any) -> None:
+            progress(sent, total)
+        cb = _lib.PROGRESS_FN(trampoline)  # alive until the call returns: the library calls it only during it
+        self._lib.qssl_cert_write_progress(self, c_name, raw, len(raw), cb, None)
 
     def check_cert(self, name: str) -> bool:
         """True if ``name`` is stored and intact; False if damaged or not stored."""
@@ -250,6 +288,16 @@ class Modem:
             cacert=name(cfg.cacert), clientcert=name(cfg.clientcert), clientkey=name(cfg.clientkey))
 
     # -- sockets ----------------------------------------------------------------------------
+
+    def set_ssl_setting(self, setting: int, value: int) -> None:
+        """Sets a global AT+QSSLCFG setting (:class:`qssl.types.SSLSetting`), e.g. ``IGNORE_RTC_TIME`` to 1."""
+        self._lib.qssl_ssl_setting_set(self, _c_int(setting, "setting"), _c_int(value, "value"))
+
+    def ssl_setting(self, setting: int) -> int:
+        """Reads a global AT+QSSLCFG setting back (-1 for a context index that is not set)."""
+        v = ctypes.c_int(0)
+        self._lib.qssl_ssl_setting_get(self, _c_int(setting, "setting"), ctypes.byref(v))
+        return v.value
 
     def open_ssl(self, host: str, port: int, ctx: int = 0, timeout: int = 90, *,
                  transparent: bool = False) -> SSLSocket:

@@ -52,6 +52,15 @@ class EventType(enum.IntEnum):
     CONFIG_REAPPLIED = 8
 
 
+class SSLSetting(enum.IntEnum):
+    """enum qssl_ssl_setting: the AT+QSSLCFG settings that belong to no context (since 0.3)"""
+    IGNORE_RTC_TIME = 6
+    HTTPS = 7
+    HTTPS_CTX = 8
+    SMTP_STYLE = 9
+    SMTPS_CTX = 10
+
+
 class SocketKind(enum.IntEnum):
     """enum qssl_socket_kind"""
     SSL = 0

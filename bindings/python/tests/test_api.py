@@ -14,6 +14,8 @@ PUBLIC = [
     "QsslNotRegistered", "QsslNoAPN", "QsslContextBusy", "QsslNoSocket", "QsslConnectFailed", "QsslOccupied",
     "QsslPDPDeactivated", "QsslReset", "QsslWouldBlock", "QsslProtocolError", "error_for", "strerror",
     "library_path", "version",
+    # API 0.3
+    "QsslPermissionDenied", "QsslNoSuchDevice", "QsslNotATerminal", "SSLSetting",
 ]
 
 # What qssl.modem held before the split (users may have imported these from there).
@@ -27,9 +29,10 @@ HOME = {
                     "QsslModemError", "QsslNotAttached", "QsslNoMemory", "QsslNoDevice", "QsslNotSupported",
                     "QsslChecksumError", "QsslNotRegistered", "QsslNoAPN", "QsslContextBusy", "QsslNoSocket",
                     "QsslConnectFailed", "QsslOccupied", "QsslPDPDeactivated", "QsslReset", "QsslWouldBlock",
-                    "QsslProtocolError", "error_for", "strerror"],
+                    "QsslProtocolError", "error_for", "strerror", "QsslPermissionDenied", "QsslNoSuchDevice",
+                    "QsslNotATerminal"],
     "qssl.types": ["Event", "EventType", "SocketKind", "ContextConfig", "State", "SocketInfo", "IPState",
-                   "SocketStatus", "SSLVersion", "SecLevel", "CipherSuite"],
+                   "SocketStatus", "SSLVersion", "SecLevel", "CipherSuite", "SSLSetting"],
     "qssl.modem": ["Modem"],
     "qssl.sockets": ["SSLSocket", "TCPSocket"],
 }

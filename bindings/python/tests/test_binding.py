@@ -64,8 +64,15 @@ def test_every_code_has_its_exception_and_text():
 
 def test_options_init_defaults():
     o = _lib.ModemOptions()
-    _lib.lib().qssl_modem_options_init(o)
+    _lib.lib().qssl_modem_options_init_size(o, ctypes.sizeof(o))
     assert o.size == ctypes.sizeof(o)
+    assert (o.reapply_after_reset, o.supervisor_apn, o.supervisor_attempts) == (0, None, 3)
+    # The plain function is what binaries built against 0.2 call: it fills their shorter struct alone.
+    old = _lib.ModemOptions()
+    ctypes.memset(ctypes.byref(old), 0xAB, ctypes.sizeof(old))
+    _lib.lib().qssl_modem_options_init(old)
+    assert old.size == _lib.ModemOptions.reapply_after_reset.offset and old.baud == 115200
+    assert old.reapply_after_reset == -0x54545455  # 0xABABABAB: not written
     assert (o.baud, o.rtscts) == (115200, 0)
     assert o.open_timeout_ms > 0 and o.command_timeout_ms > 0
     c = _lib.CtxConfig()
@@ -113,6 +120,8 @@ def _c_to_ctypes():
         "qssl_state_info *": POINTER(_lib.StateInfo),
         "qssl_log_fn": _lib.LOG_FN,
         "qssl_event_fn": _lib.EVENT_FN,
+        "qssl_progress_fn": _lib.PROGRESS_FN,
+        "int *": POINTER(c_int),
     }
 
 
@@ -149,7 +158,7 @@ def _prototypes():
 def test_signature_types_match_the_header():
     table = _c_to_ctypes()
     funcs, fn_types = _prototypes()
-    assert len(funcs) == len(_lib.SIGNATURES) == 36
+    assert len(funcs) == len(_lib.SIGNATURES) == 41
     declared = {name: (restype, argtypes) for name, restype, argtypes, _ in _lib.SIGNATURES}
     for name, (ret, params) in funcs.items():
         for t in [ret, *params]:
@@ -160,8 +169,9 @@ def test_signature_types_match_the_header():
         for i, (c, py) in enumerate(zip(params, argtypes)):
             assert py is table[c], f"{name} parameter {i}: C {c}, binding {py}"
     # The callback types: what the library passes to a Python callback.
-    assert set(fn_types) == {"qssl_log_fn", "qssl_event_fn"}
-    for name, fn in (("qssl_log_fn", _lib.LOG_FN), ("qssl_event_fn", _lib.EVENT_FN)):
+    assert set(fn_types) == {"qssl_log_fn", "qssl_event_fn", "qssl_progress_fn"}
+    for name, fn in (("qssl_log_fn", _lib.LOG_FN), ("qssl_event_fn", _lib.EVENT_FN),
+                     ("qssl_progress_fn", _lib.PROGRESS_FN)):
         ret, params = fn_types[name]
         assert ret == "void" and fn._restype_ is None
         assert list(fn._argtypes_) == [table[p] for p in params], name

@@ -36,6 +36,9 @@ TABLE = {
     -19: ("ECONNRESET", qssl.QsslReset),
     -20: ("EAGAIN", qssl.QsslWouldBlock),
     -21: ("EPROTO", qssl.QsslProtocolError),
+    -22: ("EACCES", qssl.QsslPermissionDenied),
+    -23: ("ENOENT", qssl.QsslNoSuchDevice),
+    -24: ("ENOTTY", qssl.QsslNotATerminal),
 }
 
 # Standard exception classes each one is (besides QsslError and OSError), and some it must not be.
@@ -48,6 +51,8 @@ IS = {
     qssl.QsslPDPDeactivated: (ConnectionError,),
     qssl.QsslReset: (ConnectionResetError, ConnectionError),
     qssl.QsslWouldBlock: (BlockingIOError,),
+    qssl.QsslPermissionDenied: (PermissionError,),
+    qssl.QsslNoSuchDevice: (FileNotFoundError,),
 }
 LINK_LOSSES = (qssl.QsslPDPDeactivated, qssl.QsslReset, qssl.QsslNoDevice)
 
