@@ -84,10 +84,16 @@ extension Engine {
         case ("CGATT", .test): respond(["+CGATT: (0,1)"])
         case ("CGATT", .write(let a)):
             guard a.count == 1, let v = a[0].int, (0...1).contains(v) else { return error() }
+            if v == 1 && options.packetService != .available { return error() }
             cgatt = v
             if v == 0 { closeAllSockets(); pdp = .initial; pdpDeactAt = nil }
             ok()
-        case ("CGREG", .read): respond(["+CGREG: 0,\(cgatt == 1 ? 1 : 0)"])
+        case ("CGREG", .read):
+            switch options.packetService {
+            case .available: respond(["+CGREG: 0,\(cgatt == 1 ? 1 : 0)"])
+            case .refused: respond(["+CGREG: 0,3"])
+            case .searching: respond(["+CGREG: 0,2"])
+            }
         case ("CREG", .read): respond(["+CREG: 0,1"])
         case ("CGREG", .write), ("CREG", .write): ok()
         case ("CSQ", .exec): respond(["+CSQ: 22,0"])

@@ -329,6 +329,18 @@ extension Engine {
         fwd.reserveCapacity(bytes.count)
         for (i, b) in bytes.enumerated() {
             let t = times[i]
+            if plusCount == 3 && t - plusTime >= options.escapeGuardSeconds {
+                // The escape's guard ran out before this byte crossed the line: the module had left data mode
+                // (its timer does not wait for tick()); the byte and the rest are command input.
+                if !fwd.isEmpty, s.state == .connected, let ch = s.channel { writeToChannel(s, ch, fwd) }
+                plusCount = 0
+                enterCommandPhase()
+                ok()
+                input.append(contentsOf: bytes[i...])
+                inputAt.append(contentsOf: times[i...])
+                process(now: now)
+                return
+            }
             // A '+' starts an escape only after the guard's silence; the next two may follow at once.
             let counts = b == 0x2B && plusCount < 3 && (plusCount > 0 || silentBefore(t))
             lastInputTime = max(lastInputTime, t)

@@ -137,6 +137,7 @@ final class Engine {
         self.module = module
         self.options = module.options
         self.echo = module.options.echo
+        self.cgatt = module.options.packetService == .available ? 1 : 0
         self.rng = SimRandom(seed: module.options.seed ?? UInt64.random(in: 0...UInt64.max))
     }
 
@@ -386,7 +387,7 @@ final class Engine {
         inputPos = 0
         deferredURCs.removeAll()
         plusCount = 0
-        cgatt = 1
+        cgatt = options.packetService == .available ? 1 : 0
         pdp = .initial
         pdpDeactAt = nil
         fgcnt = 0

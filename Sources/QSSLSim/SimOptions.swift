@@ -25,6 +25,10 @@ public struct SimOptions: Sendable {
     /// The Nth AT command since start-up is swallowed: only its echo (if on), never a result; the module
     /// answers later commands normally.
     public var unanswered: Int? = nil
+    /// The network's answer to packet-domain attach: `.available` (default), `.refused` (AT+CGATT=1 fails,
+    /// +CGREG: 0,3 registration denied) or `.searching` (+CGREG: 0,2 and AT+CGATT=1 fails: no coverage yet).
+    public var packetService: PacketService = .available
+    public enum PacketService: String, Sendable, CaseIterable { case available, refused, searching }
     /// `+PDP DEACT` this many seconds after AT+QIACT, closing every socket.
     public var pdpDeactAfterSeconds: Double? = nil
     /// When the peer closes, report "closed" at once and drop unread data (default: report it after the host

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import CPosix
 
 /// Errors of the virtual module's set-up.
 public struct SimError: Error, CustomStringConvertible, Sendable {
@@ -221,6 +222,11 @@ public final class VirtualModule: @unchecked Sendable {
     /// no faster than baud/10 per second (a token bucket holding 20 ms of line time), so the rest stays in
     /// the pty and the host's write() blocks as on a real UART, and each byte gets an arrival time on a
     /// line clock (the previous arrival plus one byte time, or the time it was read if later).
+    ///
+    /// A line does not stop while this thread is descheduled: bytes that were already waiting in the pty at the
+    /// previous look (throttled, FIONREAD) kept crossing from then on. Without that, every stall of the reader on
+    /// a busy machine would push the line clock back for good, and a host that waited the guard time after its
+    /// last byte would see its "+++" taken as data.
     private func readerLoop() {
         var buf = [UInt8](repeating: 0, count: 65536)
         let bytesPerSecond = options.baud.map { max(1.0, Double($0) / 10.0) }
@@ -232,14 +238,19 @@ public final class VirtualModule: @unchecked Sendable {
         var tokens = burst
         var refilled = monotonicNow()
         var lastArrival = -Double.infinity
+        // When bytes were last seen waiting in the pty (nil: none were): the line has carried them since.
+        var waitingSince: Double? = nil
         while !isStopping {
             lock.lock()
             let paused = st.inputPaused
             lock.unlock()
+            if paused { waitingSince = nil }   // a held line (flow control) carries nothing
             var limit = buf.count
             if let bps = bytesPerSecond {
                 let now = monotonicNow()
-                tokens = min(burst, tokens + (now - refilled) * bps)
+                // While bytes were waiting, the line was busy for the whole time, however late this thread is.
+                let cap = waitingSince.map { max(burst, (now - max($0, lastArrival)) * bps + burst) } ?? burst
+                tokens = min(cap, tokens + (now - refilled) * bps)
                 refilled = now
                 if tokens < batch {
                     sleepSeconds(min(0.02, (batch - tokens) / bps))
@@ -259,8 +270,13 @@ public final class VirtualModule: @unchecked Sendable {
                     var first = now
                     if bytesPerSecond != nil {
                         tokens -= Double(n)
-                        first = max(lastArrival + byteTime, now)
+                        // Bytes known to be waiting crossed right behind the previous ones (from when they were
+                        // seen); new ones arrived no earlier than now.
+                        first = max(lastArrival + byteTime, waitingSince ?? now)
                         lastArrival = first + Double(n - 1) * byteTime
+                        var queued: Int32 = 0
+                        waitingSince = cposix_ioctl_int(masterFD, UInt(FIONREAD), &queued) == 0 && queued > 0
+                            ? monotonicNow() : nil
                     }
                     handleInput(bytes, first: first, spacing: byteTime, now: now)
                 } else if n < 0 && errno != EAGAIN && errno != EINTR {

@@ -62,6 +62,10 @@ struct QSSLSimCommand: ParsableCommand {
     @Option(help: "The Nth AT command is swallowed: echo only, never a result; later commands are answered.")
     var unanswered: Int?
 
+    @Option(name: .customLong("packet-service"),
+            help: "The network's answer to a packet attach: available, refused (+CGREG: 0,3, AT+CGATT=1 fails) or searching (+CGREG: 0,2).")
+    var packetService: String = "available"
+
     @Option(name: .customLong("pdp-deact-after"), help: "Emit +PDP DEACT (closing every socket) this many seconds after AT+QIACT.")
     var pdpDeactAfter: Double?
 
@@ -105,6 +109,10 @@ struct QSSLSimCommand: ParsableCommand {
         o.resetRepeats = resetRepeats
         o.resetInsteadOfAnswer = resetInsteadOfAnswer
         o.unanswered = unanswered
+        guard let service = SimOptions.PacketService(rawValue: packetService) else {
+            throw ValidationError("--packet-service: available, refused or searching")
+        }
+        o.packetService = service
         o.pdpDeactAfterSeconds = pdpDeactAfter
         o.closedDropsUnreadData = closedDropsData
         o.closeLine = closeLine

@@ -81,7 +81,9 @@ for mode in $modes; do
     for run in "${runs[@]}"; do
         read -r p variant <<<"${run%%|*}"
         read -r -a sim_args <<<"${run#*|}"
-        start_bg "$sim" "${sim_args[@]}"
+        # Every module keeps a byte log; a failing run prints its tail (what crossed the line, with times).
+        simlog=$tmp/$mode/sim-${p}${variant:+-$variant}-$(echo "${sim_args[*]}" | tr -c 'a-z0-9\n' '_').log
+        start_bg "$sim" "${sim_args[@]}" --log "$simlog"
         dev=$bg_line
         case $p in
             example) args=("$dev" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key") ;;
@@ -102,6 +104,8 @@ for mode in $modes; do
             echo "PASS $mode/$p $variant"
         else
             echo "FAIL $mode/$p $variant"
+            echo "   last lines of the module's byte log ($simlog):"
+            tail -n 25 "$simlog" | cut -c1-300 | sed 's/^/   /'
             failed+=("$mode/$p $variant")
         fi
     done

@@ -474,3 +474,15 @@ def test_demo_passes(cli):
     assert lines[-1].startswith("demo: OK") and "byte-exact" in lines[-1]
     for step in ("upload ca.pem", "activate PDP", "seclevel 2", "open 127.0.0.1", "delete RAM:client_key.pem"):
         assert any(step in line for line in lines), step
+
+
+@pytest.mark.parametrize("service", ["refused", "searching"])
+def test_pdp_up_failure_prints_the_notes_diagnosis(cli, sim_factory, service):
+    dev = sim_factory("--packet-service", service).first_line
+    p = run(cli, "-d", dev, "pdp", "up", "--apn", "CMNET")
+    assert p.returncode == 4, p
+    err = p.stderr.decode()
+    assert "qssl pdp up:" in err and ("not attached" in err or "not registered" in err), err
+    # Nothing was left half-done: the context is still down.
+    doc = json.loads(run(cli, "-d", dev, "--json", "pdp", "status").stdout)
+    assert doc["active"] is False
