@@ -87,7 +87,9 @@ nonisolated(unsafe) private let versionText: UnsafeMutablePointer<CChar>? =
     }
     let modem: Modem
     do throws(QsslError) {
-        modem = try Modem.open(path: path, serial: serial, options: mo)
+        // "imei:..." / "usb:..." name a modem by identity (include/qssl.h, HOT-PLUG).
+        let port = try resolveDevice(path, baud: serial.baud)
+        modem = try Modem.open(path: port, serial: serial, options: mo)
     } catch {
         return error.rawValue
     }

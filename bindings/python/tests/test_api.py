@@ -14,6 +14,8 @@ PUBLIC = [
     "QsslNotRegistered", "QsslNoAPN", "QsslContextBusy", "QsslNoSocket", "QsslConnectFailed", "QsslOccupied",
     "QsslPDPDeactivated", "QsslReset", "QsslWouldBlock", "QsslProtocolError", "error_for", "strerror",
     "library_path", "version",
+    # HOT-PLUG (0.3)
+    "devices", "probe", "add_usb_id", "Monitor", "Device", "DeviceEvent",
 ]
 
 # What qssl.modem held before the split (users may have imported these from there).
@@ -32,6 +34,7 @@ HOME = {
                    "SocketStatus", "SSLVersion", "SecLevel", "CipherSuite"],
     "qssl.modem": ["Modem"],
     "qssl.sockets": ["SSLSocket", "TCPSocket"],
+    "qssl.hotplug": ["devices", "probe", "add_usb_id", "Monitor", "Device", "DeviceEvent"],
 }
 
 
