@@ -36,12 +36,13 @@ final class UdevContext {
         return out
     }
 
-    /// Reads what qssl reports about a tty from it and its USB ancestors; nil for a tty without a device node.
+    /// Reads what qssl reports about a tty from it and its USB ancestors; nil for a virtual tty or one without a node.
     static func describe(_ dev: OpaquePointer, table: USBTable) -> DeviceInfo? {
         var d = DeviceInfo()
         d.path = text(udev_device_get_devnode(dev))
-        if d.path.isEmpty { return nil }
         d.syspath = text(udev_device_get_syspath(dev))
+        // Virtual ttys (consoles, ptmx, tty0-63) are never a serial port.
+        if d.path.isEmpty || d.syspath.hasPrefix("/sys/devices/virtual/") { return nil }
         if let intf = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_interface") {
             d.interface = HotplugText.hex(attr(intf, "bInterfaceNumber")) ?? -1
             d.driver = text(udev_device_get_driver(intf))
