@@ -30,11 +30,13 @@ let package = Package(
         // The C contract: include/qssl.h, header only.
         .target(name: "CQSSL", path: "include", publicHeadersPath: "."),
         .systemLibrary(name: "CPosix", path: "Sources/CPosix"),
+        // libudev for hot-plug detection (Sources/QSSL/Hotplug).
+        .systemLibrary(name: "CUdev", path: "Sources/CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         // Pure protocol: parser, codecs, checksum. No I/O.
         .target(name: "QSSLCore", swiftSettings: lean),
         // The driver: transport, channel, modem API and the C ABI shell.
         // scripts/qssl.map: libqssl.so exports the qssl_* functions of include/qssl.h and nothing else.
-        .target(name: "QSSL", dependencies: ["QSSLCore", "CPosix", "CQSSL"], swiftSettings: lean,
+        .target(name: "QSSL", dependencies: ["QSSLCore", "CPosix", "CQSSL", "CUdev"], swiftSettings: lean,
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/scripts/qssl.map"])]),
         // The virtual module (not shipped in libqssl.so).
         .target(name: "QSSLSim", dependencies: [

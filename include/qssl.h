@@ -606,6 +606,146 @@ int qssl_set_event_callback(qssl_modem *m, qssl_event_fn fn, void *user);
 /** Sets or (fn NULL) removes the AT trace callback; see qssl_log_fn. */
 int qssl_set_log_callback(qssl_modem *m, qssl_log_fn fn, void *user);
 
+
+/* ========================================================================================== */
+/* HOT-PLUG (since 0.3): finding modems with libudev, following them as they come and go       */
+/*
+ * qssl looks at every tty through libudev and walks to its USB interface and device. A tty is a
+ * *candidate* when it is the AT interface of a Quectel USB modem (an id table: 2c7c:0125 EC25 -> 02,
+ * ...) or a USB-UART bridge that may carry an M10/M66/M85/M95 (FTDI 0403:6001/6015, CP210x 10c4:ea60,
+ * CH340 1a86:7523, PL2303 067b:2303). A modem's other interfaces (DM, NMEA, PPP) and board UARTs are
+ * QSSL_DEVICE_OTHER. A bridge says nothing about what is behind it: the probe asks (ATI, AT+GSN).
+ *
+ * Identity: qssl_modem_open() also takes "imei:<15 digits>" (the candidates are probed until one
+ * answers that IMEI; busy ports are skipped) and "usb:<path>" such as "usb:1-1.3" (the candidate on
+ * that USB port); QSSL_ENODEV when none matches. The handle then works on the tty found at open time.
+ *
+ * Every string field below is NUL-terminated; a longer value is cut to fit.
+ */
+
+#define QSSL_DEVICE_PATH_MAX 256
+#define QSSL_DEVICE_TEXT_MAX 64
+
+/** qssl_device.kind */
+enum qssl_device_kind {
+    QSSL_DEVICE_OTHER           = 0,  /**< not a candidate (listed only with QSSL_DEVICES_ALL) */
+    QSSL_DEVICE_QUECTEL_USB     = 1,  /**< the AT interface of a Quectel USB modem */
+    QSSL_DEVICE_USB_UART_BRIDGE = 2   /**< a USB-UART bridge: a module may be behind it */
+};
+
+/** qssl_device.probe */
+enum qssl_probe_status {
+    QSSL_PROBE_NONE       = 0,  /**< not probed */
+    QSSL_PROBE_QUECTEL    = 1,  /**< a Quectel answered: model, revision, imei are set */
+    QSSL_PROBE_NO_QUECTEL = 2,  /**< no answer within the time, or not a Quectel's */
+    QSSL_PROBE_BUSY       = 3,  /**< another program holds the port; it was left alone */
+    QSSL_PROBE_FAILED     = 4   /**< the port could not be opened (gone, permissions) */
+};
+
+/** One tty. Filled by the library; `size` tells how many bytes it filled. */
+typedef struct qssl_device {
+    uint32_t size;
+    int32_t  kind;                             /**< enum qssl_device_kind */
+    int32_t  vid, pid;                         /**< USB ids of the device; 0 off USB */
+    int32_t  interface;                        /**< bInterfaceNumber of its USB interface; -1 off USB */
+    int32_t  probe;                            /**< enum qssl_probe_status */
+    char     path[QSSL_DEVICE_PATH_MAX];       /**< device node, "/dev/ttyUSB2" */
+    char     by_id[QSSL_DEVICE_PATH_MAX];      /**< "/dev/serial/by-id/..." when udevd made one, else "" */
+    char     syspath[QSSL_DEVICE_PATH_MAX];    /**< sysfs path of the tty */
+    char     usb_path[32];                     /**< USB port, "1-1.3"; "" off USB */
+    char     driver[32];                       /**< driver of the USB interface: "option", "ftdi_sio", ... */
+    char     manufacturer[QSSL_DEVICE_TEXT_MAX];
+    char     product[QSSL_DEVICE_TEXT_MAX];
+    char     serial[QSSL_DEVICE_TEXT_MAX];     /**< USB serial number string */
+    char     model[QSSL_DEVICE_TEXT_MAX];      /**< probe: "M66", "EC25", ... */
+    char     revision[QSSL_DEVICE_TEXT_MAX];   /**< probe: "M66FAR01A12" */
+    char     imei[16];                         /**< probe: 15 digits, or "" */
+} qssl_device;
+
+#define QSSL_DEVICES_ALL   1u  /**< every tty, not only candidates */
+#define QSSL_DEVICES_PROBE 2u  /**< qssl_devices(): probe every candidate (at most probe_timeout_ms each) */
+
+/** Options of qssl_devices() / qssl_probe() / qssl_monitor_open(). Fill with qssl_devices_options_init(). */
+typedef struct qssl_devices_options {
+    uint32_t size;
+    uint32_t flags;              /**< QSSL_DEVICES_* */
+    int32_t  baud;               /**< probe line speed; 115200 */
+    int32_t  probe_timeout_ms;   /**< per port; 2000 */
+    int32_t  source;             /**< monitor only: enum qssl_monitor_source; QSSL_MONITOR_AUTO */
+} qssl_devices_options;
+
+/** Sets opts->size and the defaults. QSSL_EINVAL if opts is NULL. */
+int qssl_devices_options_init(qssl_devices_options *opts);
+
+/**
+ * Snapshot of the ttys present now (candidates, or all with QSSL_DEVICES_ALL), sorted by path.
+ * *out gets a NULL-terminated array owned by the caller: free it with qssl_devices_free(). Returns the
+ * count (>= 0) or a code. With QSSL_DEVICES_PROBE each candidate is probed (see qssl_probe); a busy
+ * port is reported, not waited for. `opts` may be NULL.
+ */
+int qssl_devices(const qssl_devices_options *opts, qssl_device ***out);
+
+/** Frees a list from qssl_devices() (NULL is fine). */
+void qssl_devices_free(qssl_device **list);
+
+/**
+ * Probes the port `path`: opens it exclusively, "AT" with the autobaud retries, ATI, and AT+GSN when a
+ * Quectel answers; gives up after opts->probe_timeout_ms. Fills *out (set out->size first): the udev
+ * details when libudev knows the tty, and `probe` / model / revision / imei. QSSL_OK when the probe
+ * ran (out->probe tells what it found), QSSL_EINVAL for bad arguments.
+ */
+int qssl_probe(const char *path, const qssl_devices_options *opts, qssl_device *out);
+
+/**
+ * Adds a row to the id table (or replaces the row of vid:pid): kind QSSL_DEVICE_QUECTEL_USB with the
+ * bInterfaceNumber of its AT port, QSSL_DEVICE_USB_UART_BRIDGE (at_interface ignored), or
+ * QSSL_DEVICE_OTHER to forget vid:pid. Process-wide; later enumerations and events use it.
+ */
+int qssl_usb_id_add(int vid, int pid, int kind, int at_interface);
+
+/** A udev monitor. Opaque; used through a pointer. */
+typedef struct qssl_monitor qssl_monitor;
+
+/** Where monitor events come from (qssl_devices_options.source, qssl_monitor_source()). */
+enum qssl_monitor_source {
+    QSSL_MONITOR_AUTO   = 0,  /**< udev when udevd runs (/run/udev/control exists), else kernel */
+    QSSL_MONITOR_UDEV   = 1,  /**< udevd's events, after its rules (by-id links exist) */
+    QSSL_MONITOR_KERNEL = 2   /**< the kernel's uevents (no udevd: many router images); no by-id links */
+};
+
+/** qssl_device_event.action */
+enum qssl_device_action { QSSL_DEVICE_ADDED = 1, QSSL_DEVICE_REMOVED = 2 };
+
+/** One add or remove. Set `size` = sizeof(qssl_device_event) before qssl_monitor_next(). */
+typedef struct qssl_device_event {
+    uint32_t    size;
+    int32_t     action;   /**< enum qssl_device_action */
+    qssl_device device;   /**< for a removal: the details read when it was added (sysfs is gone now) */
+} qssl_device_event;
+
+/**
+ * Starts watching ttys come and go (candidates, or all with QSSL_DEVICES_ALL). Events from the
+ * moment this returns are seen; the ttys present then are known (their removal is reported with
+ * details) but not reported as added: list them with qssl_devices(). `opts` may be NULL.
+ */
+int qssl_monitor_open(qssl_monitor **out, const qssl_devices_options *opts);
+
+/** The source in use: QSSL_MONITOR_UDEV or QSSL_MONITOR_KERNEL, or a code for a bad handle. */
+int qssl_monitor_source(qssl_monitor *mon);
+
+/** An fd that polls readable when a uevent came (possibly one that is filtered out: then
+ *  qssl_monitor_next(timeout 0) gives QSSL_EAGAIN). Owned by the monitor: do not read or close it. */
+int qssl_monitor_fd(qssl_monitor *mon);
+
+/** The next add/remove into *event. QSSL_OK, QSSL_EAGAIN (timeout_ms 0), QSSL_ETIMEDOUT, QSSL_ECLOSED
+ *  (closed meanwhile, from another thread). timeout_ms < 0 waits without limit. */
+int qssl_monitor_next(qssl_monitor *mon, qssl_device_event *event, int timeout_ms);
+
+/** Closes the monitor; a qssl_monitor_next() waiting in another thread returns QSSL_ECLOSED. QSSL_OK,
+ *  QSSL_ECLOSED on a second call, QSSL_EINVAL for NULL or a pointer that was never a monitor. */
+int qssl_monitor_close(qssl_monitor *mon);
+/* ======================================== end HOT-PLUG ===================================== */
+
 #ifdef __cplusplus
 }
 #endif

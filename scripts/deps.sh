@@ -19,6 +19,11 @@ dpkg -s ca-certificates >/dev/null 2>&1 || need_apt+=(ca-certificates)
 # --- the qssl command's tests: curl through `qssl proxy` ---
 command -v curl >/dev/null || need_apt+=(curl)
 # --- end qssl command ---
+# --- hot-plug: libudev to build against; umockdev (+ its Python API for Debian's python3, with pytest) for the tests
+for pkg in libudev-dev umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-pytest; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+# --- end hot-plug
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: missing Debian packages: ${need_apt[*]}; run as root or: sudo apt-get install ${need_apt[*]}" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything that goes into libqssl.so (QSSLCore + QSSL) as Embedded Swift and links it into a
-# shared library that needs only libc/libm. Fails if any library code leaves the Embedded subset.
+# shared library that needs only libc/libm (and libudev for hot-plug). Fails if any library code leaves the Embedded subset.
 # Usage: scripts/embedded-check.sh [OUTDIR]   (prints the size of the stripped library)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +19,7 @@ module CQSSL {
 MAP
 
 common=(-target "$target" -enable-experimental-feature Embedded -wmo -Osize -parse-as-library
-        -Xcc -fPIC -I "$root/Sources/CPosix" -I "$out/cqssl" -I "$out")
+        -Xcc -fPIC -I "$root/Sources/CPosix" -I "$root/Sources/CUdev" -I "$out/cqssl" -I "$out")
 
 core_sources=$(find "$root/Sources/QSSLCore" -name '*.swift' | sort)
 lib_sources=$(find "$root/Sources/QSSL" -name '*.swift' | sort)
@@ -38,7 +38,7 @@ cat > "$out/qssl.map" <<'MAP'
 MAP
 echo "embedded: linking libqssl-embedded.so"
 gcc -shared -o "$out/libqssl-embedded.so" "$out/QSSLCore.o" "$out/QSSL.o" ${tables:+"$tables"} \
-    -Wl,-z,defs -Wl,--version-script="$out/qssl.map" -lm -lpthread
+    -Wl,-z,defs -Wl,--version-script="$out/qssl.map" -ludev -lm -lpthread
 strip -o "$out/libqssl-embedded.stripped.so" "$out/libqssl-embedded.so"
 echo "embedded: OK: $(stat -c %s "$out/libqssl-embedded.stripped.so") bytes stripped; needs: $(readelf -d "$out/libqssl-embedded.so" | awk '/NEEDED/{print $5}' | tr -d '[]' | tr '\n' ' ')"
 echo "embedded: exported: $(nm -D --defined-only "$out/libqssl-embedded.so" | awk '{print $3}' | grep -c '^qssl_') qssl_* symbols"

@@ -8,6 +8,8 @@
 #   --build-dir   take libqssl.so from this SwiftPM build folder instead of building it
 #                 (default: `swift build -c release --product qssl`, then .build/release)
 #   --destdir     staging root prepended to every path (packaging); also read from $DESTDIR
+#   --udev-rules  also install udev/99-qssl.rules (README "Hot-plug"); --udev-rules-dir DIR: there, not in
+#                 /etc/udev/rules.d
 # Afterwards: cc prog.c $(pkg-config --cflags --libs qssl)   (PKG_CONFIG_PATH=LIBDIR/pkgconfig if needed).
 # libqssl.so needs the Swift runtime libraries (libswiftCore.so...) where its RUNPATH or ld.so finds them.
 # Run as root into a directory ld.so scans (/usr/local/lib, /usr/lib...), it also runs ldconfig, so that
@@ -19,6 +21,8 @@ libdir=
 includedir=
 builddir=
 destdir=${DESTDIR:-}
+udev_rules=no
+udev_dir=
 while [ $# -gt 0 ]; do
     case $1 in
         --prefix) prefix=$2; shift 2 ;;
@@ -26,7 +30,9 @@ while [ $# -gt 0 ]; do
         --includedir) includedir=$2; shift 2 ;;
         --build-dir) builddir=$2; shift 2 ;;
         --destdir) destdir=$2; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --udev-rules) udev_rules=yes; shift ;;
+        --udev-rules-dir) udev_rules=yes; udev_dir=$2; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -79,3 +85,21 @@ else
     echo "note: ld.so does not search $libdir: for dlopen(\"libqssl.so\") (the Python package) set" \
         "LD_LIBRARY_PATH=$libdir (or QSSL_LIBRARY=$libdir/libqssl.so), or list $libdir in /etc/ld.so.conf.d/ and run ldconfig"
 fi
+
+# --- udev rules (hot-plug) -------------------------------------------------------------------------------------
+# `--udev-rules` (or --udev-rules-dir DIR) also installs udev/99-qssl.rules (ModemManager keeps off qssl's ports; /dev/qssl/ links)
+# into DIR (default /etc/udev/rules.d, under --destdir if given) and asks a running udevd to reload.
+install_udev_rules() {
+    local dir=${1:-/etc/udev/rules.d}
+    install -d "$destdir$dir"
+    install -m 0644 "$root/udev/99-qssl.rules" "$destdir$dir/99-qssl.rules"
+    echo "installed: $destdir$dir/99-qssl.rules"
+    if [ -z "$destdir" ] && [ -S /run/udev/control ] && command -v udevadm >/dev/null; then
+        udevadm control --reload && udevadm trigger --subsystem-match=tty --action=change
+        echo "udev: rules reloaded, tty devices re-triggered"
+    else
+        echo "udev: no running udevd here; the rules apply from its next start"
+    fi
+}
+
+if [ "$udev_rules" = yes ]; then install_udev_rules "$udev_dir"; fi

@@ -133,7 +133,9 @@ private func initModemOptions(_ opts: UnsafeMutableRawPointer?, _ size: Int) -> 
     }
     let modem: Modem
     do throws(QsslError) {
-        modem = try Modem.open(path: path, serial: serial, options: mo)
+        // "imei:..." / "usb:..." name a modem by identity (include/qssl.h, HOT-PLUG).
+        let port = try resolveDevice(path, baud: serial.baud)
+        modem = try Modem.open(path: port, serial: serial, options: mo)
     } catch {
         return openFailed(error, nil)
     }

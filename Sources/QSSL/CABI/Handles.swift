@@ -4,7 +4,7 @@ import QSSLCore
 
 // The C side of a Modem: handle values, the live-handle registry, per-handle error texts and the log pump.
 //
-// A `qssl_modem *` is not a pointer to memory. It is a token (`Registry.base | n << 4`, n counting up, never
+// A `qssl_modem *` is not a pointer to memory. It is a token (`base | n << 4`, n counting up, never
 // reused) that the registry maps to a live `CHandle`. Every call looks its token up under the registry lock, so
 // a stale handle (used after close, closed twice) or a pointer that was never a handle is answered with a code
 // instead of being dereferenced; and because tokens are never reused, a stale handle can never reach a modem
@@ -87,37 +87,41 @@ final class CHandle: @unchecked Sendable {
     }
 }
 
-/// Live handles by token.
-final class Registry: @unchecked Sendable {
+/// Live handles by token. Generic so other handle types (monitors) get the same stale-handle safety; each type has
+/// its own `base`, so a modem token passed as a monitor is rejected.
+final class Registry<Value: AnyObject>: @unchecked Sendable {
     /// High bits of every token: non-canonical on 64-bit targets, never a real pointer.
-    static let base: UInt = UInt(0x5153) << UInt(UInt.bitWidth - 16)
+    let base: UInt
     private let lock = Lock()
-    private var live: [UInt: CHandle] = [:]
+    private var live: [UInt: Value] = [:]
     private var issued: UInt = 0
 
-    /// Registers a new handle for `modem`.
-    func add(_ modem: Modem) -> CHandle {
+    init(tag: UInt) { base = tag << UInt(UInt.bitWidth - 16) }
+
+    /// Registers a new value made for its token.
+    func add(_ make: (UInt) -> Value) -> Value {
         lock.withLock {
             issued += 1
-            let h = CHandle(token: Registry.base | (issued << 4), modem: modem)
-            live[h.token] = h
-            return h
+            let token = base | (issued << 4)
+            let v = make(token)
+            live[token] = v
+            return v
         }
     }
 
-    /// The live handle for `m`; `.closed` for a handle that was closed, `.invalidArgument` for anything else.
-    func lookup(_ m: OpaquePointer?) -> Result<CHandle, QsslError> {
+    /// The live value for `m`; `.closed` for a handle that was closed, `.invalidArgument` for anything else.
+    func lookup(_ m: OpaquePointer?) -> Result<Value, QsslError> {
         let token = UInt(bitPattern: m)
-        return lock.withLock { () -> Result<CHandle, QsslError> in
+        return lock.withLock { () -> Result<Value, QsslError> in
             if let h = live[token] { return .success(h) }
             return .failure(wasIssuedLocked(token) ? .closed : .invalidArgument)
         }
     }
 
-    /// Unregisters `m` and returns its handle (nil: not live; `error` says why).
-    func remove(_ m: OpaquePointer?) -> Result<CHandle, QsslError> {
+    /// Unregisters `m` and returns its value (nil: not live; `error` says why).
+    func remove(_ m: OpaquePointer?) -> Result<Value, QsslError> {
         let token = UInt(bitPattern: m)
-        return lock.withLock { () -> Result<CHandle, QsslError> in
+        return lock.withLock { () -> Result<Value, QsslError> in
             if let h = live.removeValue(forKey: token) { return .success(h) }
             return .failure(wasIssuedLocked(token) ? .closed : .invalidArgument)
         }
@@ -125,13 +129,18 @@ final class Registry: @unchecked Sendable {
 
     private func wasIssuedLocked(_ token: UInt) -> Bool {
         let high = UInt(0xFFFF) << UInt(UInt.bitWidth - 16)
-        if token & high != Registry.base || token & 0xF != 0 { return false }
+        if token & high != base || token & 0xF != 0 { return false }
         let n = (token & ~high) >> 4
         return n >= 1 && n <= issued
     }
 }
 
-let registry = Registry()
+extension Registry where Value == CHandle {
+    /// Registers a new handle for `modem`.
+    func add(_ modem: Modem) -> CHandle { add { CHandle(token: $0, modem: modem) } }
+}
+
+let registry = Registry<CHandle>(tag: 0x5153)
 
 /// Runs `body` on the live handle `m`, turning thrown codes into return values (with the failure recorded).
 func withHandle(_ m: OpaquePointer?, _ body: (CHandle) throws(QsslError) -> Int32) -> Int32 {

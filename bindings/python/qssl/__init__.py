@@ -24,6 +24,7 @@ The modules, by concern (everything public is importable from ``qssl`` itself):
 - :mod:`qssl.types`: the enums and dataclasses (SSLVersion, SecLevel, CipherSuite, Event, State, ContextConfig...);
 - :mod:`qssl.modem`: :class:`Modem`;
 - :mod:`qssl.sockets`: :class:`SSLSocket` and :class:`TCPSocket`;
+- :mod:`qssl.hotplug`: :func:`devices`, :class:`Monitor` (finding modems with libudev);
 - ``qssl._lib`` (the library loader and the ctypes signature table of include/qssl.h), ``qssl._args``
   (argument checks) and ``qssl._callbacks`` (keeping callback objects alive): internals.
 """
@@ -35,6 +36,8 @@ from .errors import (QsslBusy, QsslChecksumError, QsslClosed, QsslConnectFailed,
                      strerror)
 from .modem import Modem
 from .sockets import SSLSocket, TCPSocket
+# HOT-PLUG
+from .hotplug import Device, DeviceEvent, Monitor, add_usb_id, devices, probe
 from .types import (CipherSuite, ContextConfig, Event, EventType, IPState, SecLevel, SocketInfo, SocketKind,
                     SocketStatus, SSLVersion, State)
 
@@ -46,6 +49,8 @@ __all__ = [
     "QsslNotRegistered", "QsslNoAPN", "QsslContextBusy", "QsslNoSocket", "QsslConnectFailed", "QsslOccupied",
     "QsslPDPDeactivated", "QsslReset", "QsslWouldBlock", "QsslProtocolError", "error_for", "strerror",
     "library_path", "version",
+    # HOT-PLUG
+    "devices", "probe", "add_usb_id", "Monitor", "Device", "DeviceEvent",
 ]
 
 # --- API 0.3: open failures, global SSL settings ---

@@ -107,6 +107,54 @@ class StateInfo(Structure):
 
 # typedef void (*qssl_progress_fn)(qssl_modem *m, size_t sent, size_t total, void *user);
 PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_size_t, c_size_t, c_void_p)
+# --- HOT-PLUG (include/qssl.h, since 0.3) ---------------------------------------------------
+DEVICE_PATH_MAX = 256
+DEVICE_TEXT_MAX = 64
+
+
+class Device(Structure):
+    """struct qssl_device"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("kind", c_int32),
+        ("vid", c_int32),
+        ("pid", c_int32),
+        ("interface", c_int32),
+        ("probe", c_int32),
+        ("path", c_char * DEVICE_PATH_MAX),
+        ("by_id", c_char * DEVICE_PATH_MAX),
+        ("syspath", c_char * DEVICE_PATH_MAX),
+        ("usb_path", c_char * 32),
+        ("driver", c_char * 32),
+        ("manufacturer", c_char * DEVICE_TEXT_MAX),
+        ("product", c_char * DEVICE_TEXT_MAX),
+        ("serial", c_char * DEVICE_TEXT_MAX),
+        ("model", c_char * DEVICE_TEXT_MAX),
+        ("revision", c_char * DEVICE_TEXT_MAX),
+        ("imei", c_char * 16),
+    ]
+
+
+class DevicesOptions(Structure):
+    """struct qssl_devices_options"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("flags", c_uint32),
+        ("baud", c_int32),
+        ("probe_timeout_ms", c_int32),
+        ("source", c_int32),
+    ]
+
+
+class DeviceEvent(Structure):
+    """struct qssl_device_event"""
+    _fields_ = [
+        ("size", c_uint32),
+        ("action", c_int32),
+        ("device", Device),
+    ]
+# --- end HOT-PLUG ---------------------------------------------------------------------------
+
 
 # typedef void (*qssl_event_fn)(qssl_modem *m, const qssl_event *event, void *user);
 EVENT_FN = ctypes.CFUNCTYPE(None, c_void_p, POINTER(Event), c_void_p)
@@ -158,8 +206,11 @@ def _check_text(result: Optional[bytes], func: Any, args: Tuple[Any, ...]) -> st
 
 # Functions whose first argument is not a handle.
 # qssl_errmsg_copy failing must not ask qssl_errmsg_copy again.
-_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_modem_options_init_size", "qssl_ctx_config_init", "qssl_errmsg_copy",
-              "qssl_open_errmsg"}
+_NO_HANDLE = {"qssl_modem_open", "qssl_modem_options_init", "qssl_modem_options_init_size", "qssl_ctx_config_init",
+              "qssl_errmsg_copy", "qssl_open_errmsg",
+              # HOT-PLUG: no modem handle
+              "qssl_devices_options_init", "qssl_devices", "qssl_probe", "qssl_usb_id_add", "qssl_monitor_open",
+              "qssl_monitor_source", "qssl_monitor_fd", "qssl_monitor_next", "qssl_monitor_close"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +301,28 @@ SIGNATURES: List[Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]] = [
     ("qssl_set_event_callback", c_int, [c_void_p, EVENT_FN, c_void_p], _check_status),
     # int qssl_set_log_callback(qssl_modem *m, qssl_log_fn fn, void *user);
     ("qssl_set_log_callback", c_int, [c_void_p, LOG_FN, c_void_p], _check_status),
+    # --- HOT-PLUG ---
+    # int qssl_devices_options_init(qssl_devices_options *opts);
+    ("qssl_devices_options_init", c_int, [POINTER(DevicesOptions)], _check_status),
+    # int qssl_devices(const qssl_devices_options *opts, qssl_device ***out);
+    ("qssl_devices", c_int, [POINTER(DevicesOptions), POINTER(POINTER(POINTER(Device)))], _check_status),
+    # void qssl_devices_free(qssl_device **list);
+    ("qssl_devices_free", None, [POINTER(POINTER(Device))], None),
+    # int qssl_probe(const char *path, const qssl_devices_options *opts, qssl_device *out);
+    ("qssl_probe", c_int, [c_char_p, POINTER(DevicesOptions), POINTER(Device)], _check_status),
+    # int qssl_usb_id_add(int vid, int pid, int kind, int at_interface);
+    ("qssl_usb_id_add", c_int, [c_int, c_int, c_int, c_int], _check_status),
+    # int qssl_monitor_open(qssl_monitor **out, const qssl_devices_options *opts);
+    ("qssl_monitor_open", c_int, [POINTER(c_void_p), POINTER(DevicesOptions)], _check_status),
+    # int qssl_monitor_source(qssl_monitor *mon);
+    ("qssl_monitor_source", c_int, [c_void_p], _check_status),
+    # int qssl_monitor_fd(qssl_monitor *mon);
+    ("qssl_monitor_fd", c_int, [c_void_p], _check_status),
+    # int qssl_monitor_next(qssl_monitor *mon, qssl_device_event *event, int timeout_ms);
+    ("qssl_monitor_next", c_int, [c_void_p, POINTER(DeviceEvent), c_int], _check_status),
+    # int qssl_monitor_close(qssl_monitor *mon);
+    ("qssl_monitor_close", c_int, [c_void_p], _check_status),
+    # --- end HOT-PLUG ---
 ]
 
 

@@ -16,6 +16,8 @@ PUBLIC = [
     "library_path", "version",
     # API 0.3
     "QsslPermissionDenied", "QsslNoSuchDevice", "QsslNotATerminal", "SSLSetting",
+    # HOT-PLUG (0.3)
+    "devices", "probe", "add_usb_id", "Monitor", "Device", "DeviceEvent",
 ]
 
 # What qssl.modem held before the split (users may have imported these from there).
@@ -35,6 +37,7 @@ HOME = {
                    "SocketStatus", "SSLVersion", "SecLevel", "CipherSuite", "SSLSetting"],
     "qssl.modem": ["Modem"],
     "qssl.sockets": ["SSLSocket", "TCPSocket"],
+    "qssl.hotplug": ["devices", "probe", "add_usb_id", "Monitor", "Device", "DeviceEvent"],
 }
 
 

@@ -30,6 +30,8 @@ def test_struct_layouts_match_c(tmp_path):
     structs = {
         "qssl_modem_options": _lib.ModemOptions, "qssl_ctx_config": _lib.CtxConfig, "qssl_event": _lib.Event,
         "qssl_socket_info": _lib.SocketInfo, "qssl_state_info": _lib.StateInfo,
+        # HOT-PLUG
+        "qssl_device": _lib.Device, "qssl_devices_options": _lib.DevicesOptions, "qssl_device_event": _lib.DeviceEvent,
     }
     lines = ["#include <qssl.h>", "#include <stdio.h>", "#include <stddef.h>", "int main(void) {"]
     for cname, py in structs.items():
@@ -122,6 +124,16 @@ def _c_to_ctypes():
         "qssl_event_fn": _lib.EVENT_FN,
         "qssl_progress_fn": _lib.PROGRESS_FN,
         "int *": POINTER(c_int),
+        # HOT-PLUG
+        "void": None,
+        "qssl_devices_options *": POINTER(_lib.DevicesOptions),
+        "const qssl_devices_options *": POINTER(_lib.DevicesOptions),
+        "qssl_device *": POINTER(_lib.Device),
+        "qssl_device **": POINTER(POINTER(_lib.Device)),
+        "qssl_device ***": POINTER(POINTER(POINTER(_lib.Device))),
+        "qssl_device_event *": POINTER(_lib.DeviceEvent),
+        "qssl_monitor *": c_void_p,
+        "qssl_monitor **": POINTER(c_void_p),
     }
 
 
@@ -158,7 +170,7 @@ def _prototypes():
 def test_signature_types_match_the_header():
     table = _c_to_ctypes()
     funcs, fn_types = _prototypes()
-    assert len(funcs) == len(_lib.SIGNATURES) == 41
+    assert len(funcs) == len(_lib.SIGNATURES) == 51
     declared = {name: (restype, argtypes) for name, restype, argtypes, _ in _lib.SIGNATURES}
     for name, (ret, params) in funcs.items():
         for t in [ret, *params]:

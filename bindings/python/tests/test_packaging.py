@@ -85,7 +85,7 @@ def outside(tmp_path) -> Path:
 
 def test_install_holds_the_package_and_no_library(installed):
     pkg = installed / "qssl"
-    assert sorted(p.name for p in pkg.glob("*.py")) == ["__init__.py", "_args.py", "_callbacks.py", "_lib.py", "errors.py", "modem.py",
+    assert sorted(p.name for p in pkg.glob("*.py")) == ["__init__.py", "_args.py", "_callbacks.py", "_lib.py", "errors.py", "hotplug.py", "modem.py",
                                                        "sockets.py", "types.py"]
     assert (pkg / "py.typed").is_file()
     assert not (pkg / "libqssl.so").exists()

@@ -1,0 +1,192 @@
+"""Hot-plug cases under umockdev: real libudev over faked sysfs and uevents, real ptys, a real qssl-sim.
+
+Not collected by itself (no test_ prefix): ``test_hotplug.py`` runs this file with pytest under
+``umockdev-wrapper`` and Debian's python3 (umockdev's Python API comes from python3-gi), because only a process
+started under the wrapper can send uevents.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import gi
+import pytest
+
+gi.require_version("UMockdev", "1.0")
+from gi.repository import UMockdev  # noqa: E402
+
+import qssl  # noqa: E402  (conftest.py put the package on sys.path)
+
+UDEV = Path(__file__).resolve().parents[3] / "Tests" / "udev"
+IMEI = "866123456789013"
+BRIDGE = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-3"
+BY_ID = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KZP3L-if00-port0"
+
+
+@pytest.fixture
+def testbed():
+    tb = UMockdev.Testbed.new()
+    assert UMockdev.in_mock_environment(), "not under umockdev-wrapper"
+    for name in ("ec25.umockdev", "board-uart.umockdev"):
+        assert tb.add_from_file(str(UDEV / name))
+    yield tb
+    del tb
+
+
+class Sim:
+    """qssl-sim answering with IMEI, without umockdev's preload library (it is the module, not under test)."""
+
+    def __init__(self, binary: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+        # stderr not inherited: a sim outliving a failed case must not hold the runner's output pipe open.
+        self.proc = subprocess.Popen([str(binary), "--imei", IMEI], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, env=env)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
+        assert ready, "qssl-sim printed no pty path"
+        self.pty = self.proc.stdout.readline().strip()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(30)
+        self.proc.stdout.close()
+
+
+def plug(tb, sim: Sim, tty: str) -> None:
+    """Links the testbed's /dev/<tty> to the sim's pty, then adds the FTDI bridge as <tty> (uevents, parents first)."""
+    link = Path(tb.get_root_dir()) / "dev" / tty
+    link.unlink(missing_ok=True)
+    link.symlink_to(sim.pty)
+    assert tb.add_from_string((UDEV / "ftdi-bridge.umockdev").read_text().replace("ttyUSB4", tty))
+
+
+def unplug(tb, tty: str) -> None:
+    """Remove uevents children first, as the kernel sends them; then the sysfs entries go."""
+    dev = BRIDGE + "/1-3.2"
+    for p in (f"{dev}/1-3.2:1.0/{tty}/tty/{tty}", f"{dev}/1-3.2:1.0/{tty}", f"{dev}/1-3.2:1.0", dev, BRIDGE):
+        tb.uevent(p, "remove")
+    tb.remove_device(BRIDGE)
+    # umockdev 0.17 leaves the bus/class links and node records of removed devices behind, and a later add of
+    # the same device fails on them.
+    root = Path(tb.get_root_dir())
+    for pattern in ("sys/bus/*/devices/*", "sys/class/*/*", "sys/dev/char/*"):
+        for link in root.glob(pattern):
+            if link.is_symlink() and not link.exists():
+                link.unlink()
+    for node in ("dev/.node/bus_usb_001_003", "dev/.node/bus_usb_001_005", "dev/bus/usb/001/003",
+                 "dev/bus/usb/001/005", "dev/.node/" + tty, "dev/" + tty):
+        (root / node).unlink(missing_ok=True)
+
+
+def test_only_the_ec25_at_port_is_a_candidate(testbed):
+    devs = qssl.devices()
+    assert [d.path for d in devs] == ["/dev/ttyUSB2"]
+    d = devs[0]
+    assert (d.kind, d.vid, d.pid, d.interface, d.usb_path, d.driver) == ("quectel-usb", 0x2C7C, 0x0125, 2, "1-1", "option")
+    assert (d.manufacturer, d.product, d.serial, d.probe, d.busy) == ("Quectel", "EG25-G", "e1d2c3b4", None, False)
+    every = {d.path: d for d in qssl.devices(all=True)}
+    assert sorted(every) == ["/dev/ttyS0", "/dev/ttyUSB0", "/dev/ttyUSB1", "/dev/ttyUSB2", "/dev/ttyUSB3"]
+    assert {p for p, d in every.items() if d.kind == "other"} == {"/dev/ttyS0", "/dev/ttyUSB0", "/dev/ttyUSB1",
+                                                                  "/dev/ttyUSB3"}
+    assert (every["/dev/ttyS0"].vid, every["/dev/ttyS0"].interface, every["/dev/ttyS0"].usb_path) == (0, -1, "")
+
+
+def test_callers_extend_the_table(testbed):
+    qssl.add_usb_id(0x2C7C, 0x0125, "quectel-usb", 3)
+    try:
+        assert [d.path for d in qssl.devices()] == ["/dev/ttyUSB3"]
+    finally:
+        qssl.add_usb_id(0x2C7C, 0x0125, "quectel-usb", 2)
+    assert [d.path for d in qssl.devices()] == ["/dev/ttyUSB2"]
+    with pytest.raises(qssl.QsslInvalidArgument):
+        qssl.add_usb_id(0x10000, 1, "usb-uart-bridge")
+
+
+@pytest.fixture
+def sims(sim_binary):
+    """Starts Sims; every one is killed at the end of the case, whatever happened."""
+    started = []
+
+    def start() -> Sim:
+        started.append(Sim(sim_binary))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.kill()
+
+
+def test_monitor_add_probe_remove(testbed, sims):
+    sim = sims()
+    with qssl.Monitor(timeout=5) as mon:
+        assert mon.source in ("udev", "kernel")
+        assert mon.next_event(0) is None
+        plug(testbed, sim, "ttyUSB4")
+        ready, _, _ = select.select([mon], [], [], 10)
+        assert ready, "the monitor's fd did not poll readable after the plug"
+        ev = mon.next_event(5)
+        assert ev is not None and ev.action == "add"
+        d = ev.device
+        assert (d.path, d.kind, d.vid, d.pid, d.usb_path, d.by_id) == (
+            "/dev/ttyUSB4", "usb-uart-bridge", 0x0403, 0x6001, "1-3.2", BY_ID)
+        probed = {d.path: d for d in qssl.devices(probe=True, probe_timeout=1.0)}
+        assert probed["/dev/ttyUSB4"].probe == "quectel"
+        assert (probed["/dev/ttyUSB4"].model, probed["/dev/ttyUSB4"].imei) == ("M66", IMEI)
+        assert probed["/dev/ttyUSB2"].probe == "no-quectel"   # a pty nobody answers on
+        with qssl.Modem("usb:1-3.2") as m:
+            assert any(IMEI in line for line in m.at("AT+GSN"))
+            assert qssl.probe("/dev/ttyUSB4").busy
+        unplug(testbed, "ttyUSB4")
+        mon.timeout = 1.0
+        events = list(mon)          # until a second passes without one
+        assert [(e.action, e.device.path, e.device.by_id, e.device.vid) for e in events] == [
+            ("remove", "/dev/ttyUSB4", BY_ID, 0x0403)]
+
+
+def test_unplug_mid_transfer_then_replug_elsewhere(testbed, sims, tcp_port):
+    sim = sims()
+    plug(testbed, sim, "ttyUSB4")
+    m = qssl.Modem("imei:" + IMEI)
+    try:
+        m.activate_pdp("CMNET")
+        s = m.open_tcp("127.0.0.1", tcp_port, timeout=30)
+        s.settimeout(10)
+        s.sendall(b"ping")
+        assert s.recv(16) == b"ping"
+        outcome = {}
+
+        def reader():
+            s.settimeout(None)
+            t0 = time.monotonic()
+            try:
+                while s.recv(64):
+                    pass
+                outcome["result"] = "end of stream"
+            except Exception as e:  # noqa: BLE001 - the type is the assertion
+                outcome["result"] = e
+            outcome["seconds"] = time.monotonic() - t0
+
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(b"data in flight")
+        sim.kill()                 # the pty master goes: the port hangs up
+        unplug(testbed, "ttyUSB4")
+        t.join(30)
+        assert not t.is_alive(), "recv still blocked after the unplug"
+        assert isinstance(outcome["result"], qssl.QsslNoDevice), outcome
+        assert isinstance(outcome["result"], ConnectionError)
+        print(f"unplug: blocked recv raised {type(outcome['result']).__name__} after {outcome['seconds']:.3f} s")
+    finally:
+        m.close()
+    sim2 = sims()
+    with qssl.Monitor(timeout=5) as mon:
+        plug(testbed, sim2, "ttyUSB5")
+        ev = mon.next_event(5)
+        assert ev is not None and (ev.action, ev.device.path) == ("add", "/dev/ttyUSB5")
+    with qssl.Modem("imei:" + IMEI) as m2:
+        assert any(IMEI in line for line in m2.at("AT+GSN"))
