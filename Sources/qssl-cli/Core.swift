@@ -79,12 +79,12 @@ final class Context {
     var supervisorAPN: String? = nil
     var modem: OpaquePointer? = nil
 
-    /// Opens the device named by -d.
+    /// Opens the device named by -d, or the only candidate port hot-plug detection finds.
     func open() throws(Failure) -> OpaquePointer {
         if let modem { return modem }
-        guard let device else {
-            throw Failure.usage("no device: give one with -d PATH (e.g. -d /dev/ttyUSB0)")
-        }
+        let device: String
+        if let d = self.device { device = d } else { device = try defaultDevice(baud: baud) }
+        self.device = device
         var o = qssl_modem_options()
         qssl_modem_options_init_size(&o, MemoryLayout<qssl_modem_options>.size)  // the header's macro, by hand
         o.baud = baud

@@ -11,7 +11,9 @@ let usageText = """
     Drives the SSL/TCP stack of a Quectel M10/M66/M85/M95 module over its serial port.
 
     global options:
-      -d, --device PATH   the module's serial port (e.g. /dev/ttyUSB0; qssl-sim prints a pty path)
+      -d, --device DEV    the module's serial port (e.g. /dev/ttyUSB0; qssl-sim prints a pty path), or
+                          imei:<15 digits> / usb:<USB path> (found by hot-plug detection); default: the only
+                          candidate port `qssl devices` lists
       -b, --baud N        line rate, 9600-921600 (default 115200; the module autobauds)
           --rtscts        RTS/CTS hardware flow control (after AT+IFC=2,2 on the module)
           --json          data as one JSON document on stdout
@@ -19,6 +21,8 @@ let usageText = """
       -h, --help          this text; `qssl COMMAND --help` for a command
 
     commands:
+      devices [--probe] [--all]     the candidate serial ports (Quectel USB modems, USB-UART bridges)
+      watch [--count N]             ports as they are plugged in and removed
       info                          model, revision, IMEI, SIM, registration, signal, PDP, sockets
       at COMMAND                    one raw AT command; the module's lines as they are
       cert put NAME FILE            upload a certificate or key (size and checksum verified)
@@ -84,8 +88,8 @@ func dispatch(_ name: String, _ args: [String], _ ctx: Context) throws(Failure) 
     case "connect": try cmdConnect(args, ctx)
     case "proxy": try cmdProxy(args, ctx)
     case "demo": try cmdDemo(args, ctx)
-    case "devices", "watch":
-        throw Failure.usage("'" + name + "' needs hot-plug detection, which this build does not have yet")
+    case "devices": try cmdDevices(args, ctx)
+    case "watch": try cmdWatch(args, ctx)
     default:
         throw Failure.usage("unknown command '" + name + "' (see qssl --help)")
     }

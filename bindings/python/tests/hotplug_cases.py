@@ -7,6 +7,7 @@ started under the wrapper can send uevents.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
@@ -190,3 +191,62 @@ def test_unplug_mid_transfer_then_replug_elsewhere(testbed, sims, tcp_port):
         assert ev is not None and (ev.action, ev.device.path) == ("add", "/dev/ttyUSB5")
     with qssl.Modem("imei:" + IMEI) as m2:
         assert any(IMEI in line for line in m2.at("AT+GSN"))
+
+
+# --- the qssl command's hot-plug side: devices, watch, the default device -------------------------------------
+
+CLI = os.environ.get("QSSL_CLI", "")
+
+
+def qssl_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    assert CLI and Path(CLI).is_file(), f"QSSL_CLI={CLI!r}: build it (swift build --product qssl-cli)"
+    return subprocess.run([CLI, *args], capture_output=True, timeout=timeout)
+
+
+def test_cli_devices(testbed):
+    p = qssl_cli("--json", "devices")
+    assert p.returncode == 0, p
+    devs = json.loads(p.stdout)["devices"]
+    assert [(d["path"], d["kind"], d["vid"], d["pid"], d["interface"], d["usb_path"]) for d in devs] == [
+        ("/dev/ttyUSB2", "quectel-usb", "2c7c", "0125", 2, "1-1")]
+    p = qssl_cli("devices")
+    assert p.returncode == 0 and p.stdout.decode().startswith("/dev/ttyUSB2  quectel-usb  2c7c:0125 if2  usb 1-1"), p
+    every = json.loads(qssl_cli("--json", "devices", "--all").stdout)["devices"]
+    assert {d["path"]: d["kind"] for d in every}["/dev/ttyS0"] == "other"
+    assert qssl_cli("devices", "--bogus").returncode == 2
+
+
+def test_cli_watch_reports_add_and_remove(testbed, sims):
+    sim = sims()
+    w = subprocess.Popen([CLI, "--json", "watch", "--count", "2", "--timeout", "30000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        assert b"watching serial ports" in w.stderr.readline()   # the monitor is open: events from now on
+        plug(testbed, sim, "ttyUSB4")
+        unplug(testbed, "ttyUSB4")
+        out, _ = w.communicate(timeout=60)
+    finally:
+        if w.poll() is None:
+            w.kill()
+    assert w.returncode == 0
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert [(e["action"], e["device"]["path"], e["device"]["kind"], e["device"]["by_id"]) for e in events] == [
+        ("add", "/dev/ttyUSB4", "usb-uart-bridge", BY_ID), ("remove", "/dev/ttyUSB4", "usb-uart-bridge", BY_ID)]
+
+
+def test_cli_default_device_is_the_only_candidate(sims):
+    tb = UMockdev.Testbed.new()
+    assert tb.add_from_file(str(UDEV / "board-uart.umockdev"))
+    p = qssl_cli("info")
+    assert p.returncode == 3 and b"no modem found" in p.stderr, p
+    sim = sims()
+    plug(tb, sim, "ttyUSB4")
+    p = qssl_cli("--json", "info")
+    assert p.returncode == 0, p
+    doc = json.loads(p.stdout)
+    assert (doc["device"], doc["imei"], doc["model"]) == ("/dev/ttyUSB4", IMEI, "Quectel_M66")
+    tb.add_from_file(str(UDEV / "ec25.umockdev"))
+    p = qssl_cli("info")
+    assert p.returncode == 2 and b"several candidate ports (/dev/ttyUSB2, /dev/ttyUSB4)" in p.stderr, p
+    unplug(tb, "ttyUSB4")
+    del tb

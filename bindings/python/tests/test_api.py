@@ -14,10 +14,10 @@ PUBLIC = [
     "QsslNotRegistered", "QsslNoAPN", "QsslContextBusy", "QsslNoSocket", "QsslConnectFailed", "QsslOccupied",
     "QsslPDPDeactivated", "QsslReset", "QsslWouldBlock", "QsslProtocolError", "error_for", "strerror",
     "library_path", "version",
-    # API 0.3
-    "QsslPermissionDenied", "QsslNoSuchDevice", "QsslNotATerminal", "SSLSetting",
     # HOT-PLUG (0.3)
     "devices", "probe", "add_usb_id", "Monitor", "Device", "DeviceEvent",
+    # API 0.3
+    "QsslPermissionDenied", "QsslNoSuchDevice", "QsslNotATerminal", "SSLSetting",
 ]
 
 # What qssl.modem held before the split (users may have imported these from there).

@@ -63,7 +63,6 @@ def test_help_lists_commands_and_exit_codes(cli):
     ["--bogus", "info"],                       # unknown global option
     ["-b", "fast", "info"],                    # bad number
     ["-d"],                                    # missing option argument
-    ["info"],                                  # no device
     ["-d", "/dev/null", "at"],                 # missing operand
     ["-d", "/dev/null", "cert", "put", "RAM:x.pem"],
     ["-d", "/dev/null", "cert", "frob"],

@@ -19,7 +19,9 @@ def test_hotplug_under_umockdev(sim_binary, library):
     wrapper = shutil.which("umockdev-wrapper")
     assert wrapper, "umockdev-wrapper not found: apt-get install umockdev (scripts/deps.sh)"
     assert Path(SYSTEM_PYTHON).is_file(), f"{SYSTEM_PYTHON} missing"
-    env = dict(os.environ, QSSL_SIM=str(sim_binary), QSSL_LIBRARY=library)
+    cli = Path(os.environ.get("QSSL_CLI") or Path(sim_binary).parent / "qssl-cli")
+    assert cli.is_file(), f"qssl-cli not found at {cli}: swift build --product qssl-cli (or set QSSL_CLI)"
+    env = dict(os.environ, QSSL_SIM=str(sim_binary), QSSL_LIBRARY=library, QSSL_CLI=str(cli))
     # umockdev's testbeds are much faster on tmpfs; socket paths must stay short.
     if Path("/dev/shm").is_dir():
         env["TMPDIR"] = "/dev/shm"
