@@ -26,7 +26,7 @@ let usageText = """
       info                          model, revision, IMEI, SIM, registration, signal, PDP, sockets
       at COMMAND                    one raw AT command; the module's lines as they are
       cert put NAME FILE            upload a certificate or key (size and checksum verified)
-      cert check NAME [FILE]        is NAME stored and intact
+      cert check NAME               is NAME stored and intact (the module's own flag)
       cert rm NAME                  delete NAME
       pdp up --apn APN              activate packet data (with the note's diagnosis on failure)
       pdp down | pdp status         deactivate; show state and local IP
