@@ -106,7 +106,7 @@ extern "C" {
 #endif
 
 #define QSSL_VERSION_MAJOR 0
-#define QSSL_VERSION_MINOR 2
+#define QSSL_VERSION_MINOR 3
 
 /** Result codes. Closed set; byte counts are >= 0. */
 enum qssl_status {

@@ -16,6 +16,11 @@ command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 dpkg -s libc6-dev >/dev/null 2>&1 || need_apt+=(libc6-dev)
 dpkg -s ca-certificates >/dev/null 2>&1 || need_apt+=(ca-certificates)
+# >>> ARM builds of the shipped library (scripts/build-lib.sh --target aarch64|armhf) and their C tests under qemu-user
+for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+# <<< ARM
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: missing Debian packages: ${need_apt[*]}; run as root or: sudo apt-get install ${need_apt[*]}" >&2
