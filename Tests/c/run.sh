@@ -19,6 +19,7 @@
 #   CC              compiler (default: gcc, or the target's cross gcc)
 #   QSSL_C_CYCLES   open/close cycles of test_cycles (default: 1000)
 #   QSSL_C_MODES    "plain asan" by default; "plain" skips the sanitizer build (for quick local runs only)
+#   QSSL_C_ONLY     "program ...": run only these programs (local runs; the aarch64 run, see scripts/test.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${QSSL_BUILD_DIR:-$root/.build/debug}
@@ -75,6 +76,15 @@ programs=(example test_hostile test_strings test_nonascii test_secrets test_flow
 runs=("example|" "test_threads|" "test_hostile|" "test_strings|" "test_nonascii|" "test_secrets|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|"
       "test_escape load|--baud 115200" "test_escape peer-close|--baud 115200 --close-line closed"
       "test_escape peer-close|--baud 115200 --close-line no-carrier" "test_escape peer-close|--close-line urc")
+# QSSL_C_ONLY="prog ...": only these programs' runs (for working on one test).
+if [ -n "${QSSL_C_ONLY:-}" ]; then
+    kept=()
+    for run in "${runs[@]}"; do
+        read -r p _ <<<"${run%%|*}"
+        [[ " $QSSL_C_ONLY " == *" $p "* ]] && kept+=("$run")
+    done
+    runs=("${kept[@]}")
+fi
 failed=()
 for mode in $modes; do
     flags=(-std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I"$root/include")
