@@ -19,7 +19,7 @@
 #   CC              compiler (default: gcc, or the target's cross gcc)
 #   QSSL_C_CYCLES   open/close cycles of test_cycles (default: 1000)
 #   QSSL_C_MODES    "plain asan" by default; "plain" skips the sanitizer build (for quick local runs only)
-#   QSSL_C_ONLY     "program ...": run only these programs (local runs; the aarch64 run, see scripts/test.sh)
+#   QSSL_C_ONLY     "program ...": run only these programs (for quick local runs only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${QSSL_BUILD_DIR:-$root/.build/debug}
