@@ -24,6 +24,18 @@ for pkg in libudev-dev umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi p
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # --- end hot-plug
+# >>> ARM builds of the shipped library (scripts/build-lib.sh --target aarch64|armhf) and their C tests under qemu-user
+for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+# the target's libudev for the ARM builds: Debian's multiarch packages (the architectures are added once)
+for arch in arm64 armhf; do
+    if ! dpkg --print-foreign-architectures | grep -qx "$arch" && [ "$(id -u)" -eq 0 ]; then
+        dpkg --add-architecture "$arch"
+    fi
+    dpkg -s "libudev-dev:$arch" >/dev/null 2>&1 || need_apt+=("libudev-dev:$arch")
+done
+# <<< ARM
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "deps: missing Debian packages: ${need_apt[*]}; run as root or: sudo apt-get install ${need_apt[*]}" >&2

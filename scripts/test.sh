@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every qssl test: Swift (parser, channel, modem, virtual module), the Embedded build of the library,
-# the C programs (plain and sanitized), the Python suite, a fuzz smoke and ThreadSanitizer. Exits non-zero if
+# Runs every qssl test: Swift (parser, channel, modem, virtual module), the shipped (Embedded Swift) library and
+# its checks, the C programs (plain and sanitized; under qemu-user for the ARM builds), the Python suite (against
+# the development and the shipped library), a fuzz smoke and ThreadSanitizer. Exits non-zero if
 # anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,18 +20,31 @@ swift build --product qssl-cli   # the qssl command (bindings/python/tests/test_
 step "swift test"
 swift test --skip-build
 
-step "Embedded Swift build of libqssl"
-scripts/embedded-check.sh
-step "Embedded Swift build of the qssl command (against that library)"
+# >>> shipped library (scripts/build-lib.sh: Embedded Swift, libc + libm only) and its ARM builds
+step "shipped library (Embedded Swift): build; SONAME, exports and their versions, dependencies, size"
+scripts/build-lib.sh
+scripts/check-lib.sh
+step "Embedded Swift build of the qssl command (against the shipped library)"
 scripts/embedded-cli.sh
 
-step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan)"
+step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan); install step of the shipped library"
 Tests/c/run.sh
-step "C tests against the Embedded Swift build of the library (ASan/UBSan/LSan)"
-QSSL_LIBRARY="$(pwd)/.build-embedded/libqssl-embedded.so" QSSL_C_MODES=asan QSSL_C_CYCLES=200 Tests/c/run.sh
+step "C tests against the shipped library (ASan/UBSan/LSan)"
+QSSL_LIBRARY="$(pwd)/.build-lib/host/libqssl.so.0" QSSL_C_MODES=asan QSSL_C_CYCLES=200 Tests/c/run.sh
 
-step "Python tests (pytest)"
+for arch in armhf aarch64; do
+    step "shipped library for $arch: cross build, checks, C tests under qemu-user"
+    scripts/build-lib.sh --target $arch
+    scripts/check-lib.sh --target $arch
+    QSSL_C_TARGET=$arch QSSL_LIBRARY="$(pwd)/.build-lib/$arch/libqssl.so.0" QSSL_C_MODES=plain QSSL_C_CYCLES=100 \
+        Tests/c/run.sh
+done
+
+step "Python tests (pytest) against the development build"
 python3 -m pytest -q bindings/python/tests
+step "Python tests (pytest) against the shipped library"
+QSSL_LIBRARY="$(pwd)/.build-lib/host/libqssl.so.0" python3 -m pytest -q bindings/python/tests
+# <<< shipped library
 
 step "fault matrix, short (qssl-faults --short: resets, PDP loss, peer close, SEND FAIL, 9600 baud, noise, unanswered, unplug, fd limit)"
 swift build --product qssl-faults

@@ -2,26 +2,42 @@
 # Builds the C programs of Tests/c against include/qssl.h and libqssl.so, twice (gcc -Wall -Wextra -Werror,
 # then the same plus -fsanitize=address,undefined), and runs each build against qssl-sim and TLS / TCP echo
 # servers (qssl-sim echo-server) with certificates from scripts/make-test-certs.sh. Also checks that
-# libqssl.so exports exactly the functions of the header, and that scripts/install.sh installs a library that
-# pkg-config users link and run, and refreshes ld.so's cache (or says how to reach it). Also runs test_hotplug under
+# libqssl.so exports exactly the functions of the header with their symbol versions, and that scripts/install.sh
+# installs the shipped build (shared and static) so that pkg-config users link and run it, uninstalls it, stages
+# under DESTDIR, and refreshes ld.so's cache (or says how to reach it). Also runs test_hotplug under
 # umockdev-wrapper (`umockdev-wrapper test_hotplug SIM Tests/udev PORT bench 100` prints the event latency).
 # Exits non-zero on any failure.
 #
 # Needs: gcc (with libasan/libubsan: Debian's gcc has them), openssl, a built libqssl.so and qssl-sim.
 # Environment:
 #   QSSL_BUILD_DIR  SwiftPM build folder holding libqssl.so and qssl-sim (default: .build/debug)
-#   QSSL_LIBRARY    library to test (default: $QSSL_BUILD_DIR/libqssl.so; the Embedded build
-#                   .build-embedded/libqssl-embedded.so from scripts/embedded-check.sh works too)
+#   QSSL_LIBRARY    library to test (default: $QSSL_BUILD_DIR/libqssl.so; the shipped build
+#                   .build-lib/host/libqssl.so.0 from scripts/build-lib.sh works too)
+#   QSSL_SHIPPED_DIR  build-lib output the install step installs (default: QSSL_LIBRARY's folder when it is
+#                   one, else .build-lib/host)
 #   QSSL_SIM        qssl-sim to use (default: $QSSL_BUILD_DIR/qssl-sim)
-#   CC              compiler (default: gcc)
+#   QSSL_C_TARGET   host (default), aarch64 or armhf: QSSL_LIBRARY is a cross build of scripts/build-lib.sh;
+#                   the programs are built with the target's gcc and run under qemu-user (no install step)
+#   CC              compiler (default: gcc, or the target's cross gcc)
 #   QSSL_C_CYCLES   open/close cycles of test_cycles (default: 1000)
 #   QSSL_C_MODES    "plain asan" by default; "plain" skips the sanitizer build (for quick local runs only)
+#   QSSL_C_ONLY     "program ...": run only these programs (for quick local runs only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${QSSL_BUILD_DIR:-$root/.build/debug}
 lib=${QSSL_LIBRARY:-$build/libqssl.so}
 sim=${QSSL_SIM:-$build/qssl-sim}
-cc=${CC:-gcc}
+# A cross-built library (scripts/build-lib.sh --target T): the programs are built with T's gcc and run under
+# qemu-user, talking to qssl-sim and the echo servers of the host through the pty and loopback.
+target=${QSSL_C_TARGET:-host}
+case $target in
+    host) cross=; run_prefix=() ;;
+    aarch64) cross=aarch64-linux-gnu-; run_prefix=(qemu-aarch64 -L /usr/aarch64-linux-gnu) ;;
+    armhf) cross=arm-linux-gnueabihf-; run_prefix=(qemu-arm -L /usr/arm-linux-gnueabihf) ;;
+    *) echo "Tests/c/run.sh: unknown QSSL_C_TARGET $target (host, aarch64, armhf)" >&2; exit 2 ;;
+esac
+cc=${CC:-${cross}gcc}
+[ -z "$cross" ] || command -v "${run_prefix[0]}" >/dev/null || { echo "Tests/c/run.sh: ${run_prefix[0]} not found" >&2; exit 1; }
 cycles=${QSSL_C_CYCLES:-1000}
 modes=${QSSL_C_MODES:-plain asan}
 
@@ -43,7 +59,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== exports"
-"$root/Tests/c/check-exports.sh" "$lib"
+NM=${cross}nm "$root/Tests/c/check-exports.sh" "$lib"
 
 echo "== certificates and servers"
 "$root/scripts/make-test-certs.sh" "$tmp/certs" >/dev/null
@@ -62,6 +78,15 @@ programs=(example test_options test_hostile test_strings test_nonascii test_secr
 runs=("example|" "test_options|--pdp-deact-after 2" "test_threads|" "test_hostile|" "test_strings|" "test_nonascii|" "test_secrets|" "test_flows|" "test_transparent|--escape-guard 0.3" "test_cycles|"
       "test_escape load|--baud 115200" "test_escape peer-close|--baud 115200 --close-line closed"
       "test_escape peer-close|--baud 115200 --close-line no-carrier" "test_escape peer-close|--close-line urc")
+# QSSL_C_ONLY="prog ...": only these programs' runs (for working on one test).
+if [ -n "${QSSL_C_ONLY:-}" ]; then
+    kept=()
+    for run in "${runs[@]}"; do
+        read -r p _ <<<"${run%%|*}"
+        [[ " $QSSL_C_ONLY " == *" $p "* ]] && kept+=("$run")
+    done
+    runs=("${kept[@]}")
+fi
 failed=()
 for mode in $modes; do
     flags=(-std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I"$root/include")
@@ -102,7 +127,7 @@ for mode in $modes; do
             test_escape) args=("$dev" "$tls_port" "$bye_port" "$variant") ;;
         esac
         echo "-- $mode/$p $variant (qssl-sim ${sim_args[*]})"
-        if "${env_run[@]}" timeout 600 "$tmp/$mode/$p" "${args[@]}"; then
+        if "${env_run[@]}" timeout 600 "${run_prefix[@]}" "$tmp/$mode/$p" "${args[@]}"; then
             echo "PASS $mode/$p $variant"
         else
             echo "FAIL $mode/$p $variant"
@@ -112,6 +137,13 @@ for mode in $modes; do
         fi
     done
 done
+
+if [ "$target" != host ]; then
+    # install.sh and pkg-config are the same for every target; the host runs check them.
+    [ ${#failed[@]} -eq 0 ] || { echo "C tests ($target) FAILED: ${failed[*]}"; exit 1; }
+    echo "C tests ($target, qemu-user): all passed (${#programs[@]} programs x modes: $modes)"
+    exit 0
+fi
 
 # --- hot-plug: test_hotplug.c under umockdev-wrapper (real libudev over faked sysfs/uevents, qssl-sim behind a
 # faked FTDI bridge); needs umockdev and libumockdev-dev (scripts/deps.sh)
@@ -144,27 +176,54 @@ for mode in $modes; do
 done
 # --- end hot-plug
 
-echo "== install step (scripts/install.sh into a temporary prefix, example built with pkg-config)"
+echo "== install step (scripts/install.sh of the shipped build into a temporary prefix, example built with pkg-config)"
+# The shipped build (scripts/build-lib.sh): the library under test when it is one, else the default output.
+major=$(awk '/#define QSSL_VERSION_MAJOR/{print $3}' "$root/include/qssl.h")
+shipped=${QSSL_SHIPPED_DIR:-}
+if [ -z "$shipped" ]; then
+    if compgen -G "$libdir/libqssl.so.$major.*.*" >/dev/null; then shipped=$libdir; else shipped=$root/.build-lib/host; fi
+fi
+compgen -G "$shipped/libqssl.so.$major.*.*" >/dev/null ||
+    die "no shipped build in $shipped for the install step (run scripts/build-lib.sh, or set QSSL_SHIPPED_DIR)"
 prefix=$tmp/prefix
-mkdir -p "$tmp/stage"
-cp "$lib" "$tmp/stage/libqssl.so"
-"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$tmp/stage" --udev-rules-dir "$prefix/rules.d" | tee "$tmp/install.out"
+"$root/scripts/install.sh" --prefix "$prefix" --build-dir "$shipped" --udev-rules-dir "$prefix/rules.d" | tee "$tmp/install.out"
 [ -f "$prefix/rules.d/99-qssl.rules" ] || die "install.sh --udev-rules-dir installed no 99-qssl.rules"
-# A prefix ld.so does not scan: no ldconfig, but the hint Python users need.
+# A prefix ld.so does not scan: no ldconfig, but the hint for programs and Python users.
 grep -q "LD_LIBRARY_PATH=$prefix/lib" "$tmp/install.out" || die "install.sh printed no LD_LIBRARY_PATH hint for $prefix/lib"
-pc_flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs qssl)
-[ "$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --modversion qssl)" != "" ] || die "qssl.pc has no version"
-# shellcheck disable=SC2086
-"$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/example-installed" "$root/Tests/c/example.c" $pc_flags
-# (grep without -q: with pipefail, grep -q quitting early can kill the writer with SIGPIPE and fail the pipe)
-readelf -d "$tmp/example-installed" | grep -F "$prefix/lib" >/dev/null || die "example-installed does not point at $prefix/lib"
-start_bg "$sim"
-if timeout 120 "$tmp/example-installed" "$bg_line" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key" \
-    && ldd "$tmp/example-installed" | grep -F "$prefix/lib/libqssl.so" >/dev/null; then
-    echo "PASS installed/example"
+[ "$(readlink "$prefix/lib/libqssl.so")" = "libqssl.so.$major" ] || die "libqssl.so does not link to libqssl.so.$major"
+pc=(env PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config)
+[ "$("${pc[@]}" --modversion qssl)" = "$(readlink "$prefix/lib/libqssl.so.$major" | sed "s/^libqssl\.so\.//")" ] ||
+    die "qssl.pc's version is not the installed library's"
+# shellcheck disable=SC2046
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/example-installed" "$root/Tests/c/example.c" $("${pc[@]}" --cflags --libs qssl)
+# No RUNPATH forced on programs: they find the library as any other, here through LD_LIBRARY_PATH.
+! readelf -d "$tmp/example-installed" | grep -E 'RPATH|RUNPATH' >/dev/null || die "qssl.pc put a RUNPATH into the program"
+readelf -d "$tmp/example-installed" | grep -F "[libqssl.so.$major]" >/dev/null || die "example-installed does not need libqssl.so.$major"
+# The static library: the same program with no libqssl at run time.
+# shellcheck disable=SC2046
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/example-static" "$root/Tests/c/example.c" \
+    $("${pc[@]}" --cflags qssl) "$prefix/lib/libqssl.a" $("${pc[@]}" --static --libs-only-l qssl | sed 's/-lqssl//')
+! readelf -d "$tmp/example-static" | grep -F libqssl >/dev/null || die "example-static still needs a libqssl"
+for p in example-installed example-static; do
+    start_bg "$sim"
+    if LD_LIBRARY_PATH=$prefix/lib timeout 120 "$tmp/$p" "$bg_line" 127.0.0.1 "$mtls_port" "$c/ca.pem" "$c/client.pem" "$c/client.key" \
+        && { [ $p = example-static ] || LD_LIBRARY_PATH=$prefix/lib ldd "$tmp/$p" | grep -F "$prefix/lib/libqssl.so.$major" >/dev/null; }; then
+        echo "PASS installed/$p"
+    else
+        echo "FAIL installed/$p"
+        failed+=("installed/$p")
+    fi
+done
+# Uninstall with the same options leaves the prefix empty; DESTDIR stages under a root with the final paths inside.
+"$root/scripts/install.sh" --prefix "$prefix" --udev-rules-dir "$prefix/rules.d" --uninstall >/dev/null
+left=$(find "$prefix" ! -type d)
+if [ -z "$left" ]; then echo "PASS install/uninstall"; else echo "FAIL install/uninstall: left $left"; failed+=("install/uninstall"); fi
+DESTDIR=$tmp/stage "$root/scripts/install.sh" --prefix /opt/qssl --build-dir "$shipped" >/dev/null
+if [ -f "$tmp/stage/opt/qssl/lib/libqssl.a" ] && [ -f "$tmp/stage/opt/qssl/include/qssl.h" ] \
+    && grep -qx "libdir=/opt/qssl/lib" "$tmp/stage/opt/qssl/lib/pkgconfig/qssl.pc"; then
+    echo "PASS install/destdir"
 else
-    echo "FAIL installed/example"
-    failed+=("installed/example")
+    echo "FAIL install/destdir"; failed+=("install/destdir")
 fi
 
 echo "== install step into a directory ld.so scans (a stub ldconfig stands in for the system's)"
@@ -177,13 +236,13 @@ cat > "$tmp/fakebin/ldconfig" <<'STUB'
 echo "args:$*" >> "$FAKE_LD_LOG"
 case "$*" in
     *-N*) echo "$FAKE_LD_DIR: (from /etc/ld.so.conf.d/fake.conf:1)" ;;
-    -p) printf '\tlibqssl.so (libc6,x86-64) => %s/libqssl.so\n' "$FAKE_LD_DIR" ;;
+    -p) printf '\tlibqssl.so.0 (libc6,x86-64) => %s/libqssl.so.0\n' "$FAKE_LD_DIR" ;;
 esac
 STUB
 chmod +x "$tmp/fakebin/ldconfig"
 mkdir -p "$prefix2/lib"
 PATH=$tmp/fakebin:$PATH FAKE_LD_LOG=$tmp/ldconfig.log FAKE_LD_DIR=$prefix2/lib \
-    "$root/scripts/install.sh" --prefix "$prefix2" --build-dir "$tmp/stage" | tee "$tmp/install2.out"
+    "$root/scripts/install.sh" --prefix "$prefix2" --build-dir "$shipped" | tee "$tmp/install2.out"
 if [ "$(id -u)" -eq 0 ]; then
     # As root: the cache is rebuilt (a call without arguments) and the result reported.
     if grep -qx "args:" "$tmp/ldconfig.log" && grep -q "is in ld.so's cache" "$tmp/install2.out"; then
@@ -204,4 +263,4 @@ if [ ${#failed[@]} -gt 0 ]; then
     echo "C tests FAILED: ${failed[*]}"
     exit 1
 fi
-echo "C tests: all passed (${#programs[@]} programs x modes: $modes, the installed example, the ldconfig step)"
+echo "C tests: all passed (${#programs[@]} programs x modes: $modes, the installed example (shared and static), uninstall, DESTDIR, the ldconfig step)"

@@ -21,7 +21,8 @@ static int tls_port, tcp_port, bye_port;
 
 /* Lengths and capacities above INT32_MAX, negative ints cast to size_t among them: refused before a byte
  * is read or written (a small buffer passed with one of them would otherwise be overrun). */
-static const size_t huge[] = {(size_t)-1, (size_t)-5, (size_t)INT_MAX + 1, SIZE_MAX / 2};
+/* All above INT_MAX also where size_t has 32 bits (SIZE_MAX / 2 alone would be INT_MAX there, a valid size). */
+static const size_t huge[] = {(size_t)-1, (size_t)-5, (size_t)INT_MAX + 1, SIZE_MAX / 2 + 1};
 #define N_HUGE (sizeof huge / sizeof huge[0])
 
 /* Every function of the header with handle `m` and otherwise valid-looking arguments. */

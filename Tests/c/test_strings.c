@@ -139,7 +139,8 @@ static void all_hostile_numbers(qssl_modem *m) {
     const int bad_ssl_timeout[] = {-1, 1, 9, 301, INT_MAX, INT_MIN};
     const int bad_tcp_timeout[] = {-1, 301, INT_MAX, INT_MIN};
     const int bad_id[] = {-1, QSSL_MAX_SOCKETS, INT_MAX, INT_MIN};
-    const size_t huge[] = {(size_t)-1, (size_t)-5, (size_t)INT_MAX + 1, SIZE_MAX / 2};
+    /* All above INT_MAX also where size_t has 32 bits (there SIZE_MAX / 2 is INT_MAX, a valid size). */
+    const size_t huge[] = {(size_t)-1, (size_t)-5, (size_t)INT_MAX + 1, SIZE_MAX / 2 + 1};
     qssl_ctx_config cfg;
     qssl_ctx_config_init(&cfg);
     for (size_t i = 0; i < sizeof bad_ctx / sizeof bad_ctx[0]; i++) {

@@ -38,7 +38,8 @@ extension Modem {
     /// sockets and waits for "<n>, CONNECT OK", at most `timeoutS` seconds (1-300; 0 for 90). `socket` -1 picks
     /// a free index. Returns the index.
     public func openTCP(host: String, port: Int, socket: Int = -1, timeoutS: Int = 0) throws(QsslError) -> Int {
-        let timeoutMs = (timeoutS == 0 ? 90 : timeoutS) * 1000
+        // Wrapping: timeoutS is range-checked below before timeoutMs is used (INT_MAX * 1000 traps where Int is 32 bits).
+        let timeoutMs = (timeoutS == 0 ? 90 : timeoutS) &* 1000
         return try api { () throws(QsslError) -> Int in
             do throws(QsslError) {
                 _ = try ATCommands.tcpOpen(socket: 0, host: host, port: port)

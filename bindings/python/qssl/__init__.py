@@ -12,11 +12,12 @@ ctypes bindings of libqssl.so (include/qssl.h). Start with :class:`Modem`::
 
 Errors are :class:`QsslError` (an OSError) subclasses, one per QSSL_E* code: ``errno`` is the matching POSIX
 errno, ``code`` the QSSL_E* code (see :mod:`qssl.errors` for the table). libqssl.so is looked for,
-in order: at the path in QSSL_LIBRARY; next to this package (qssl/libqssl.so); in .build/debug and
-.build/release of the source tree when the package is imported from bindings/python there (also
-through an editable install); then by dlopen("libqssl.so"), i.e. LD_LIBRARY_PATH and ld.so's cache
-(scripts/install.sh runs ldconfig when it installs into /usr/local/lib as root). See
-:func:`library_path`.
+in order: at the path in QSSL_LIBRARY; next to this package (qssl/libqssl.so); in
+.build/debug, .build/release and .build-lib/host (the shipped build) of the source tree when the package is
+imported from bindings/python there (also through an editable install); then by dlopen("libqssl.so.0") and
+dlopen("libqssl.so"), i.e. LD_LIBRARY_PATH and ld.so's cache (scripts/install.sh runs ldconfig when it
+installs into /usr/local/lib as root). A library older than this package's API (``__version__``'s
+MAJOR.MINOR) or of another major version is refused with an OSError naming both. See :func:`library_path`.
 
 The modules, by concern (everything public is importable from ``qssl`` itself):
 
@@ -29,6 +30,7 @@ The modules, by concern (everything public is importable from ``qssl`` itself):
   (argument checks) and ``qssl._callbacks`` (keeping callback objects alive): internals.
 """
 
+from ._lib import VERSION as __version__
 from .errors import (QsslBusy, QsslChecksumError, QsslClosed, QsslConnectFailed, QsslContextBusy, QsslError,
                      QsslInvalidArgument, QsslIOError, QsslModemError, QsslNoAPN, QsslNoDevice, QsslNoMemory,
                      QsslNoSocket, QsslNotAttached, QsslNotRegistered, QsslNotSupported, QsslOccupied,

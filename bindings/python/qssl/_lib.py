@@ -19,6 +19,12 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 from .errors import QsslError, error_for
 
 LIBRARY_NAME = "libqssl.so"
+SONAME = "libqssl.so.0"  # the shipped library (scripts/build-lib.sh); libqssl.so is the development name
+
+# This package's version; its MAJOR.MINOR is the C API it is written for (QSSL_VERSION_MAJOR/MINOR of
+# include/qssl.h). A library of the same major version and at least this minor one has every function used here.
+VERSION = "0.3.0"
+API_VERSION = tuple(int(x) for x in VERSION.split(".")[:2])
 
 # Sizes from include/qssl.h.
 MAX_SOCKETS = 6
@@ -343,6 +349,12 @@ def _repo_build_dirs() -> List[Path]:
     return [root / ".build" / "debug", root / ".build" / "release"]
 
 
+def _repo_shipped_build() -> List[Path]:
+    """The shipped (Embedded Swift) build of the source tree, scripts/build-lib.sh's default output."""
+    dirs = _repo_build_dirs()
+    return [dirs[0].parent.parent / ".build-lib" / "host" / SONAME] if dirs else []
+
+
 def candidate_paths() -> List[str]:
     """Where the loader looks, in order: QSSL_LIBRARY, next to the package (a libqssl.so copied into the
     installed qssl folder or bundled in the wheel), the source tree's build folders, then the system path
@@ -351,13 +363,35 @@ def candidate_paths() -> List[str]:
     env = os.environ.get("QSSL_LIBRARY")
     if env:
         out.append(env)
-    out.append(str(Path(__file__).resolve().parent / LIBRARY_NAME))
+    out.append(str(Path(__file__).resolve().parent / LIBRARY_NAME))  # what the wheel build bundles
     out.extend(str(d / LIBRARY_NAME) for d in _repo_build_dirs())
+    out.extend(str(p) for p in _repo_shipped_build())
     found = ctypes.util.find_library("qssl")
     if found:
         out.append(found)
-    out.append(LIBRARY_NAME)  # the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache)
-    return out
+    out.extend([SONAME, LIBRARY_NAME])  # the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache)
+    return list(dict.fromkeys(out))
+
+
+def _check_version(loaded: ctypes.CDLL, path: str) -> None:
+    """Refuses a library whose API is older than this package's, or of another major version: its functions
+    would be missing or mean something else."""
+    want = f"{API_VERSION[0]}.{API_VERSION[1]}"
+    try:
+        fn = loaded.qssl_version
+    except AttributeError:
+        raise OSError(f"{path} is not libqssl (no qssl_version)") from None
+    fn.restype, fn.argtypes = c_char_p, []
+    text = (fn() or b"").decode("ascii", "replace")
+    try:
+        got = tuple(int(x) for x in text.split("."))
+    except ValueError:
+        got = ()
+    if len(got) != 2:
+        raise OSError(f"{path}: qssl_version() gave {text!r}, not MAJOR.MINOR")
+    if got[0] != API_VERSION[0] or got[1] < API_VERSION[1]:
+        raise OSError(f"{path} is libqssl {text}, but this qssl package ({VERSION}) needs libqssl {want} or a "
+                      f"later {API_VERSION[0]}.x: install a matching library or point QSSL_LIBRARY at one")
 
 
 _LIB: Optional[ctypes.CDLL] = None
@@ -399,9 +433,16 @@ def lib() -> ctypes.CDLL:
                     raise
                 tried.append(f"{path} ({e})")
                 continue
+            try:
+                _check_version(loaded, path)
+            except OSError as e:
+                if path == env:
+                    raise
+                tried.append(str(e))
+                continue
             _declare(loaded)
             _LIB = loaded
             return loaded
-        raise OSError("libqssl.so not found: set QSSL_LIBRARY to its path, copy it into " +
+        raise OSError("libqssl.so.0 / libqssl.so not found: set QSSL_LIBRARY to its path, copy it into " +
                       str(Path(__file__).resolve().parent) + ", or install it where dlopen finds it " +
                       "(scripts/install.sh, then ldconfig or LD_LIBRARY_PATH); tried: " + "; ".join(tried))

@@ -102,14 +102,16 @@ def test_qssl_library_after_install(installed, outside, library_file):
     assert got["version"].count(".") == 1
 
 
-def test_system_path_after_install(installed, outside, library_file, tmp_path):
-    # The loader's last step is dlopen("libqssl.so"): what a library installed with scripts/install.sh gives
-    # (ldconfig), reached here through LD_LIBRARY_PATH.
+@pytest.mark.parametrize("name", ["libqssl.so", "libqssl.so.0"])
+def test_system_path_after_install(installed, outside, library_file, tmp_path, name):
+    # The loader's last steps are dlopen("libqssl.so.0") and dlopen("libqssl.so"): what a library installed with
+    # scripts/install.sh gives (ldconfig), reached here through LD_LIBRARY_PATH. libqssl.so.0 alone is what a
+    # runtime-only system has (no development link).
     libdir = tmp_path / "lib"
     libdir.mkdir()
-    shutil.copy2(library_file, libdir / "libqssl.so")
+    shutil.copy2(library_file, libdir / name)
     got = _loaded(_probe(installed, outside, {"LD_LIBRARY_PATH": str(libdir)}))
-    assert [_real(p) for p in got["mapped"]] == [str(libdir / "libqssl.so")]
+    assert [_real(p) for p in got["mapped"]] == [str(libdir / name)]
 
 
 def test_nothing_found_after_install(installed, outside):
@@ -207,3 +209,43 @@ def test_editable_install_finds_the_build_folder(tmp_path, outside, library_file
     got = _loaded(r)
     assert got["package"] == str(src / "qssl" / "__init__.py")
     assert [_real(p) for p in got["mapped"]] == [str(root / ".build" / "debug" / "libqssl.so")]
+
+
+def test_version_matches_project_and_library():
+    import qssl
+    text = (SOURCE / "pyproject.toml").read_text()
+    assert f'\nversion = "{qssl.__version__}"\n' in text
+    # The library under test implements this package's API: same MAJOR.MINOR.
+    assert qssl.version() == ".".join(qssl.__version__.split(".")[:2])
+
+
+def _fake_library(tmp_path: Path, version: str, name: str = "libqssl.so.0") -> Path:
+    """A C library whose qssl_version() says `version` (and has no other function of the API)."""
+    src = tmp_path / "fake.c"
+    src.write_text(f'const char *qssl_version(void) {{ return "{version}"; }}\n')
+    lib = tmp_path / f"fake-{version}" / name
+    lib.parent.mkdir()
+    r = subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return lib
+
+
+@pytest.mark.parametrize("version", ["0.1", "1.3", "0.2"])
+def test_library_of_another_version_is_refused(installed, outside, tmp_path, version):
+    fake = _fake_library(tmp_path, version)
+    # Named by QSSL_LIBRARY: that library or nothing, with both versions in the message.
+    r = _probe(installed, outside, {"QSSL_LIBRARY": str(fake)})
+    assert r.returncode != 0
+    assert f"is libqssl {version}, but this qssl package (0.3.0) needs libqssl 0.3 or a later 0.x" in r.stderr
+    # Found on the system path: skipped, and named among the places tried when nothing else fits.
+    r = _probe(installed, outside, {"LD_LIBRARY_PATH": str(fake.parent)})
+    assert r.returncode != 0
+    assert f"is libqssl {version}" in r.stderr and "not found" in r.stderr
+
+
+def test_newer_minor_version_is_accepted(installed, outside, tmp_path):
+    fake = _fake_library(tmp_path, "0.9")
+    # The version check passes; the first function this package declares that the fake lacks then fails.
+    r = _probe(installed, outside, {"QSSL_LIBRARY": str(fake)})
+    assert "needs libqssl" not in r.stderr
+    assert "undefined symbol: qssl_" in r.stderr
