@@ -32,8 +32,11 @@ sim=${QSSL_SIM:-$build/qssl-sim}
 target=${QSSL_C_TARGET:-host}
 case $target in
     host) cross=; run_prefix=() ;;
-    aarch64) cross=aarch64-linux-gnu-; run_prefix=(qemu-aarch64 -L /usr/aarch64-linux-gnu) ;;
-    armhf) cross=arm-linux-gnueabihf-; run_prefix=(qemu-arm -L /usr/arm-linux-gnueabihf) ;;
+    # The programs run on the target's multiarch runtime (libc6 and libudev1 of Debian's libudev-dev:arm64 /
+    # :armhf, in /lib/<triple>), not on the cross sysroot: libudev from the one and libc from the other would be
+    # two C libraries in one process (it crashes in pthread_create).
+    aarch64) cross=aarch64-linux-gnu-; run_prefix=(qemu-aarch64) ;;
+    armhf) cross=arm-linux-gnueabihf-; run_prefix=(qemu-arm) ;;
     *) echo "Tests/c/run.sh: unknown QSSL_C_TARGET $target (host, aarch64, armhf)" >&2; exit 2 ;;
 esac
 cc=${CC:-${cross}gcc}
