@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Prints throughput and memory figures; never run as a test.
-        .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
+        .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim", "CPosix"]),
         // The fault matrix under load (scripts/test.sh runs --short); exits 1 when a cell fails.
         .executableTarget(name: "qssl-faults", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
         .testTarget(name: "QSSLCoreTests", dependencies: ["QSSLCore"]),
