@@ -9,16 +9,17 @@ import QSSLSim
 
 let uartBenchSection = BenchSection(
     name: "uart",
-    summary: "UART efficiency, command and transparent mode, vs the raw AT loop (--bytes N --baud B [--baud B...] --quick --sim-baud)",
+    summary: "UART efficiency, command and transparent mode, vs the raw AT loop (--bytes N --baud B [--baud B...] --repeat R --quick --sim-baud)",
     run: runUartBench)
 
 let sweepBenchSection = BenchSection(
     name: "sweep",
-    summary: "efficiency against baud rate 9600..921600 with the framing ceiling, as a table and a chart (--seconds S --sim-baud)",
+    summary: "efficiency against baud rate 9600..921600 with the framing ceiling, as a table and a chart (--seconds S --repeat R --sim-baud)",
     run: runSweepBench)
 
 struct UartFigures {
     var raw: Double = 0        // seconds, raw AT loop, command mode
+    var rawCounts = CommandCounts()
     var command: Double = 0    // seconds, library, command mode
     var transparent: Double = 0  // seconds, library, transparent mode (both ways, to the last echoed byte)
     var transparentDown: Double = 0  // seconds from the first to the last echoed byte
@@ -26,7 +27,7 @@ struct UartFigures {
 
 /// One thread, raw AT on the pty: QSSLRECV while the module holds data, else QSSLSEND; each command written the
 /// moment the previous answer ends. Returns the seconds from the first command to the last echoed byte.
-func rawCommandLoop(baud: Int, data: [UInt8]) -> Double {
+func rawCommandLoop(baud: Int, data: [UInt8]) -> (seconds: Double, counts: CommandCounts) {
     let server = benchEchoServer()
     defer { server.stop() }
     let line = BenchLine(baud: baud)
@@ -38,12 +39,14 @@ func rawCommandLoop(baud: Int, data: [UInt8]) -> Double {
     let total = data.count
     var sent = 0
     var got = 0
+    var counts = CommandCounts()
     let t0 = benchNow()
     data.withUnsafeBytes { src in
         back.withUnsafeMutableBytes { dst in
             while got < total {
                 if port.recvPending {
                     port.write("AT+QSSLRECV=\(port.recvCid),0,1500\r")
+                    counts.reads += 1
                     var n = 0
                     while true {
                         guard case .line(let l) = port.next() else { benchFail("raw loop: prompt in a recv") }
@@ -59,11 +62,13 @@ func rawCommandLoop(baud: Int, data: [UInt8]) -> Double {
                             benchFail("raw loop: \(l) in a recv")
                         }
                     }
+                    if n == 0 { counts.emptyReads += 1 }
                     // Fewer bytes than asked for: the module's buffer is empty and the next data brings a URC.
                     if n < 1500 { port.recvPending = false }
                 } else if sent < total {
                     let n = min(ATCommands.maxSendChunk, total - sent)
                     port.write("AT+QSSLSEND=0,\(n)\r")
+                    counts.sends += 1
                     while true {
                         let t = port.next()
                         if t == .prompt { break }
@@ -84,17 +89,59 @@ func rawCommandLoop(baud: Int, data: [UInt8]) -> Double {
     }
     let elapsed = benchNow() - t0
     checkSame(back, data, "raw loop at \(baud) baud")
-    return elapsed
+    return (elapsed, counts)
+}
+
+/// Commands a command-mode run took.
+struct CommandCounts: CustomStringConvertible {
+    var sends = 0
+    var reads = 0
+    var emptyReads = 0
+    var description: String { "\(sends) QSSLSEND, \(reads) QSSLRECV (\(emptyReads) of them empty)" }
+}
+
+/// Counts the commands the library sends for `bytes` each way, from its AT trace (a separate run: tracing costs
+/// time, so the timed runs go without it).
+func libraryCommandCounts(baud: Int, bytes: Int) -> CommandCounts {
+    let counter = TraceCounts()
+    _ = libraryLoop(baud: baud, data: simTestStream(bytes, seed: 7), transparent: false, trace: counter)
+    return counter.counts
+}
+
+final class TraceCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var c = CommandCounts()
+    private var headers = 0
+    func add(_ d: TraceDirection, _ line: String) {
+        lock.withLock {
+            if d == .toModule {
+                if line.hasPrefix("AT+QSSLSEND=") { c.sends += 1 }
+                if line.hasPrefix("AT+QSSLRECV=") { c.reads += 1 }
+            } else if line.hasPrefix("+QSSLRECV:") {
+                headers += 1
+            }
+        }
+    }
+    var counts: CommandCounts {
+        lock.withLock {
+            var r = c
+            r.emptyReads = c.reads - headers
+            return r
+        }
+    }
 }
 
 /// The library in command mode: one thread sends all of `data` (qssl_send), the caller's thread receives the echo.
-func libraryLoop(baud: Int, data: [UInt8], transparent: Bool) -> (all: Double, down: Double) {
+func libraryLoop(baud: Int, data: [UInt8], transparent: Bool, trace: TraceCounts? = nil)
+    -> (all: Double, down: Double)
+{
     let server = benchEchoServer()
     defer { server.stop() }
     let line = BenchLine(baud: baud)
     defer { line.stop() }
     let modem = benchModem(line, baud: baud)
     defer { modem.close() }
+    if let trace { modem.setTrace { trace.add($0, $1) } }
     let s: Int
     do { s = try modem.openSSL(host: "127.0.0.1", port: server.port, transparent: transparent) } catch {
         benchFail("open (transparent \(transparent)): \(error)")
@@ -146,15 +193,23 @@ struct Framing {
     static let commandDownOnly = 1500.0 / Double(recvBytes)
 }
 
-func measureUart(baud: Int, bytes: Int, seed: UInt64) -> UartFigures {
+/// `repeats` alternating runs of the raw loop and the library; the best of each (the run the load disturbed least).
+func measureUart(baud: Int, bytes: Int, seed: UInt64, repeats: Int = 1) -> UartFigures {
     let data = simTestStream(bytes, seed: seed)
     var f = UartFigures()
-    // Raw loop and library back to back, so a change of machine load touches both alike.
-    f.raw = rawCommandLoop(baud: baud, data: data)
-    f.command = libraryLoop(baud: baud, data: data, transparent: false).all
-    let t = libraryLoop(baud: baud, data: data, transparent: true)
-    f.transparent = t.all
-    f.transparentDown = t.down
+    f.raw = .infinity
+    f.command = .infinity
+    f.transparent = .infinity
+    f.transparentDown = .infinity
+    for _ in 0..<max(1, repeats) {
+        // Raw loop and library back to back, so a change of machine load touches both alike.
+        let r = rawCommandLoop(baud: baud, data: data)
+        if r.seconds < f.raw { (f.raw, f.rawCounts) = r }
+        f.command = min(f.command, libraryLoop(baud: baud, data: data, transparent: false).all)
+        let t = libraryLoop(baud: baud, data: data, transparent: true)
+        f.transparent = min(f.transparent, t.all)
+        f.transparentDown = min(f.transparentDown, t.down)
+    }
     return f
 }
 
@@ -162,6 +217,7 @@ func runUartBench(_ args: [String]) {
     benchSimThrottle = args.contains("--sim-baud")
     let quick = args.contains("--quick")
     let bytes = benchOption(args, "--bytes", default: quick ? 100_000 : 1_000_000)
+    let repeats = benchOption(args, "--repeat", default: 1)
     var bauds: [Int] = []
     var i = 0
     while i < args.count {
@@ -173,13 +229,16 @@ func runUartBench(_ args: [String]) {
     print(benchSimThrottle ? "line: qssl-sim --baud (token bucket, 20 ms bursts)" : "line: exact relay (each byte handed on at the end of its line time)")
     print("command-mode framing ceiling (both ways loaded): \(fmt(Framing.commandBothWays)) of line rate each way; one way only: up \(fmt(Framing.commandUpOnly)), down \(fmt(Framing.commandDownOnly))")
     for baud in bauds {
-        let f = measureUart(baud: baud, bytes: bytes, seed: UInt64(baud))
+        let f = measureUart(baud: baud, bytes: bytes, seed: UInt64(baud), repeats: repeats)
         let rate = lineRate(baud)
         let b = Double(bytes)
-        print("baud \(baud):")
+        print("baud \(baud):" + (repeats > 1 ? " (best of \(repeats) alternating runs each)" : ""))
         print("  raw AT loop, command mode:      \(fmt(f.raw, 2)) s  = \(fmt(b / f.raw / rate)) of line rate each way")
         print("  qssl, command mode:             \(fmt(f.command, 2)) s  = \(fmt(b / f.command / rate)) of line rate each way")
         print("  qssl command mode / raw loop:   \(fmt(f.raw / f.command))  (goal >= 0.99)")
+        let k = min(bytes, 100_000)
+        print("  raw loop took \(f.rawCounts) for \(bytes) bytes each way")
+        print("  qssl took \(libraryCommandCounts(baud: baud, bytes: k)) for \(k) bytes each way (a traced run, untimed)")
         print("  qssl, transparent, both ways:   \(fmt(f.transparent, 2)) s  = \(fmt(b / f.transparent / rate)) of line rate (goal >= 0.98)")
         print("  qssl, transparent, down:        \(fmt(b / f.transparentDown / rate)) of line rate (first to last echoed byte)")
     }
@@ -189,13 +248,14 @@ func runUartBench(_ args: [String]) {
 func runSweepBench(_ args: [String]) {
     benchSimThrottle = args.contains("--sim-baud")
     let seconds = benchOption(args, "--seconds", default: 4)
+    let repeats = benchOption(args, "--repeat", default: 1)
     let bauds = [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600]
-    print("each row moves baud/10 x \(seconds) bytes each way (at least 4096); fractions of the line rate each way")
+    print("each row moves baud/10 x \(seconds) bytes each way (at least 4096), best of \(repeats); fractions of the line rate each way")
     print("baud     ceiling  raw-loop  qssl-cmd  qssl-transparent")
     var rows: [(Int, Double, Double, Double)] = []
     for baud in bauds {
         let bytes = max(4096, Int(lineRate(baud)) * seconds)
-        let f = measureUart(baud: baud, bytes: bytes, seed: UInt64(baud))
+        let f = measureUart(baud: baud, bytes: bytes, seed: UInt64(baud), repeats: repeats)
         let rate = lineRate(baud)
         let b = Double(bytes)
         let r = (baud, b / f.raw / rate, b / f.command / rate, b / f.transparent / rate)
