@@ -58,9 +58,15 @@ func runLatencyBench(_ args: [String]) {
     var bare: [Double] = []
     var lib: [Double] = []
     var diffs: [Double] = []
+    var bareSwitches = 0
+    var libSwitches = 0
     for _ in 0..<rounds {
+        var c0 = contextSwitches()
         let b = median(bareRoundTrips(sim.slavePath, count: count))
+        bareSwitches += contextSwitches() - c0
+        c0 = contextSwitches()
         let l = median(libraryRoundTrips(sim.slavePath, count: count))
+        libSwitches += contextSwitches() - c0
         bare.append(b)
         lib.append(l)
         diffs.append(l - b)
@@ -69,5 +75,14 @@ func runLatencyBench(_ args: [String]) {
     print("  bare write/read loop: " + bare.map { fmt($0 * 1e6, 1) }.joined(separator: " "))
     print("  qssl (Modem.at):      " + lib.map { fmt($0 * 1e6, 1) }.joined(separator: " "))
     print("  added by qssl: median \(fmt(median(diffs) * 1e6, 1)) us (goal <= 20 us)")
+    let n = Double(rounds * count)
+    print("  context switches of the whole process (sim included) per round trip: bare \(fmt(Double(bareSwitches) / n, 1)), qssl \(fmt(Double(libSwitches) / n, 1))")
     print("command: \(benchCommandLine())")
+}
+
+/// Voluntary plus involuntary context switches of this process so far (all threads, the in-process sim too).
+private func contextSwitches() -> Int {
+    var u = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+    return u.ru_nvcsw + u.ru_nivcsw
 }

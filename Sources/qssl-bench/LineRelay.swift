@@ -25,7 +25,7 @@ final class LineRelay: @unchecked Sendable {
         master = m
         // The slave stays open here so that the host may close and reopen its side without a hang-up.
         hostKeep = s
-        hostPath = String(cString: name)
+        hostPath = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         simFD = cposix_open(simPath, O_RDWR | O_NOCTTY)
         if hostKeep < 0 || simFD < 0 { benchFail("relay open: errno \(errno)") }
         for fd in [hostKeep, simFD] {
