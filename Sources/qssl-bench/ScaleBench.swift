@@ -11,15 +11,9 @@ let scaleBenchSection = BenchSection(
     summary: "M modems x S sockets in one process: byte-exact, fair shares, I/O threads (--modems M --sockets S --bytes N --baud B)",
     run: runScaleBench)
 
-/// This process's threads, by name (/proc/self/task/*/comm).
-private func threadNames() -> [String: Int] {
-    var out: [String: Int] = [:]
-    for t in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-        let name = (try? String(contentsOfFile: "/proc/self/task/\(t)/comm", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        out[name, default: 0] += 1
-    }
-    return out
+/// Threads of this process (/proc/self/task).
+private func taskCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
 }
 
 /// Bytes each socket has received, and (per modem) a snapshot of them when the modem's first socket finished.
@@ -49,13 +43,10 @@ func runScaleBench(_ args: [String]) {
     defer { server.stop() }
     let lines = (0..<modems).map { _ in BenchLine(baud: baud) }
     defer { lines.forEach { $0.stop() } }
-    let before = threadNames()
+    let before = taskCount()
     let ms = lines.map { benchModem($0, baud: baud) }
     defer { ms.forEach { $0.close() } }
-    var added = threadNames()
-    for (k, v) in before { added[k, default: 0] -= v }
-    let addedCount = added.values.reduce(0, +)
-    let addedNames = added.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }
+    let addedCount = taskCount() - before
     var ids: [[Int]] = []
     for m in ms {
         var row: [Int] = []
@@ -113,7 +104,7 @@ func runScaleBench(_ args: [String]) {
     let perModem = Double(bytes * sockets) / elapsed
     print("\(modems) modems x \(sockets) SSL sockets, \(bytes) bytes each way per socket, lines at \(baud) baud, one TLS echo peer")
     print("  byte-exact streams: \(exact) of \(modems * sockets)")
-    print("  threads added by \(modems) open modems: \(addedCount) (\(fmt(Double(addedCount) / Double(modems), 1)) per modem): \(addedNames.joined(separator: ", "))")
+    print("  threads added by \(modems) open modems: \(addedCount) (\(fmt(Double(addedCount) / Double(modems), 1)) per modem)")
     print("  share of each socket when its modem's first socket finished: min \(fmt(shares.min() ?? 0)) max \(fmt(shares.max() ?? 0)) of the fair share; worst deviation \(fmt(worst * 100, 1)) % (goal <= 10 %)")
     print("  all done in \(fmt(elapsed, 1)) s: \(fmt(perModem / lineRate(baud))) of line rate each way per modem")
     print("command: \(benchCommandLine())")
