@@ -51,7 +51,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Prints throughput and memory figures; never run as a test.
-        .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
+        .executableTarget(name: "qssl-bench", dependencies: ["QSSLCore", "QSSL", "QSSLSim", "CPosix"]),
         // The fault matrix under load (scripts/test.sh runs --short); exits 1 when a cell fails.
         .executableTarget(name: "qssl-faults", dependencies: ["QSSLCore", "QSSL", "QSSLSim"]),
         // The `qssl` command: a client of include/qssl.h alone (imports CQSSL, links QSSL), no Foundation, options

@@ -111,24 +111,27 @@ func runParserBench(_ args: [String]) {
     let mb = benchOption(args, "--mb", default: 10)
     let chunk = max(1, benchOption(args, "--chunk", default: 4096))
     let rounds = max(1, benchOption(args, "--rounds", default: 5))
+    // --only payload|lines: one transcript (scripts/bench.sh counts instructions of each under callgrind).
+    let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
 
-    let t = makeParserBenchTranscript(targetBytes: mb * 1_000_000)
-    print("payload transcript: \(t.stream.count) bytes, \(t.payloads) +QSSLRECV payloads of 1500 bytes, chunk \(chunk) bytes, \(rounds) rounds (+1 warm-up)")
-    let rates = measure(t.stream, chunk: chunk, rounds: rounds) { payloads, bytes, finals, _, other in
-        payloads == t.payloads && bytes == t.payloadBytes && finals == t.payloads && other == 0
+    if only == nil || only == "payload" {
+        let t = makeParserBenchTranscript(targetBytes: mb * 1_000_000)
+        print("payload transcript: \(t.stream.count) bytes, \(t.payloads) +QSSLRECV payloads of 1500 bytes, chunk \(chunk) bytes, \(rounds) rounds (+1 warm-up)")
+        let rates = measure(t.stream, chunk: chunk, rounds: rounds) { payloads, bytes, finals, _, other in
+            payloads == t.payloads && bytes == t.payloadBytes && finals == t.payloads && other == 0
+        }
+        print("parser throughput (payload transcript): median \(fmt(rates[rates.count / 2], 1)) MB/s, best \(fmt(rates.last!, 1)) MB/s (MB = 10^6 bytes)")
+        print("payload bytes fed: \(t.payloadBytes * (rounds + 1)) (\(t.payloadBytes) x \(rounds + 1) passes)")
     }
-    print("parser throughput (payload transcript): median \(fmt(rates[rates.count / 2])) MB/s, best \(fmt(rates.last!)) MB/s (MB = 10^6 bytes)")
 
-    let l = makeParserLineTranscript(targetBytes: mb * 1_000_000)
-    print("line transcript: \(l.stream.count) bytes, \(l.lines) lines (echo, finals, URCs, intermediate lines), same chunking")
-    let lineRates = measure(l.stream, chunk: chunk, rounds: rounds) { payloads, _, finals, urcs, other in
-        payloads == 0 && finals + urcs + other == l.lines
+    if only == nil || only == "lines" {
+        let l = makeParserLineTranscript(targetBytes: mb * 1_000_000)
+        print("line transcript: \(l.stream.count) bytes, \(l.lines) lines (echo, finals, URCs, intermediate lines), same chunking")
+        let lineRates = measure(l.stream, chunk: chunk, rounds: rounds) { payloads, _, finals, urcs, other in
+            payloads == 0 && finals + urcs + other == l.lines
+        }
+        print("parser throughput (line transcript): median \(fmt(lineRates[lineRates.count / 2], 1)) MB/s, best \(fmt(lineRates.last!, 1)) MB/s")
+        print("line transcript bytes fed: \(l.stream.count * (rounds + 1)), lines fed: \(l.lines * (rounds + 1)) (\(rounds + 1) passes)")
     }
-    print("parser throughput (line transcript): median \(fmt(lineRates[lineRates.count / 2])) MB/s, best \(fmt(lineRates.last!)) MB/s")
     print("command: \(benchCommandLine())")
-}
-
-private func fmt(_ x: Double) -> String {
-    let v = (x * 10).rounded() / 10
-    return String(v)
 }

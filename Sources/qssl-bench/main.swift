@@ -1,6 +1,6 @@
-// qssl-bench: prints throughput and memory figures, and the command line that produced them. Never run as a test.
+// qssl-bench: prints throughput, latency and scale figures, and the command line that produced them. Never run as a test.
 //
-//   swift run -c release qssl-bench                 every section
+//   swift run -c release qssl-bench                 every section (the uart and sweep ones take minutes)
 //   swift run -c release qssl-bench parser [opts]   one section; options after the name go to that section
 //   swift run -c release qssl-bench --list          section names
 //
@@ -12,6 +12,10 @@ import Glibc
 
 let sections: [BenchSection] = [
     parserBenchSection,
+    uartBenchSection,
+    sweepBenchSection,
+    latencyBenchSection,
+    scaleBenchSection,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())
