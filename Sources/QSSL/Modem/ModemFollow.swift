@@ -131,18 +131,22 @@ extension Modem {
             monitor.close()
         }
         if closed { return nil }
-        // Probe rounds used per port; a port that answered with another IMEI is Int.max (never again until re-plugged).
+        // Probe rounds used per port; Int.max: not again until it is plugged again (it answered with another
+        // IMEI, or it was there when the modem went and did not answer then).
         var rounds: [String: Int] = [:]
         // The modem may be back before the monitor was bound: look at the ttys present first, then once a second
-        // (a port still booting answers later), and at once on every add.
+        // (a port plugged since, still booting, answers later), and at once on every add.
         var nextScan: UInt64 = 0
+        var first = true
         while true {
             if monotonicNs() >= nextScan {
                 if let all = try? listDevices() {
                     for d in all {
                         if let p = matches(d, f, &rounds) { return p }
+                        if first && rounds[d.path] != nil { rounds[d.path] = Int.max }
                     }
                 }
+                first = false
                 nextScan = deadlineNs(afterMs: 1000)
             }
             let event: (DeviceMonitor.Action, DeviceInfo)?
