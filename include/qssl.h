@@ -199,10 +199,15 @@ enum qssl_event_type {
     QSSL_EVENT_CLOSED           = 2,  /**< the peer closed socket `socket`; bytes already received stay readable */
     QSSL_EVENT_PDP_DEACT        = 3,  /**< the PDP context dropped (+PDP DEACT); every socket failed with QSSL_EPDP */
     QSSL_EVENT_RESET            = 4,  /**< the module restarted (RDY); sockets and RAM files are gone */
-    QSSL_EVENT_DEVICE_GONE      = 5,  /**< the port hung up; only qssl_modem_close() is useful now */
+    QSSL_EVENT_DEVICE_GONE      = 5,  /**< the port hung up; calls fail with QSSL_ENODEV. Opened by path: only
+                                          qssl_modem_close() is useful now; opened by identity: see REATTACHED */
     QSSL_EVENT_PDP_ACTIVATED    = 6,  /**< the PDP context came up */
     QSSL_EVENT_SUPERVISOR_REBOOT = 7, /**< activation kept failing; the library rebooted the module (note 1.4.1) */
-    QSSL_EVENT_CONFIG_REAPPLIED = 8   /**< settings restored after a restart; `value` 1 = all OK, 0 = a step failed */
+    QSSL_EVENT_CONFIG_REAPPLIED = 8,  /**< settings restored after a restart; `value` 1 = all OK, 0 = a step failed */
+    /* --- follow (0.3) --- */
+    QSSL_EVENT_REATTACHED       = 9   /**< a handle opened by "imei:"/"usb:" found its modem again after
+                                          QSSL_EVENT_DEVICE_GONE (any tty name), synced with it and works again;
+                                          with reapply_after_reset, QSSL_EVENT_CONFIG_REAPPLIED follows (0.3) */
 };
 
 /** Kinds of sockets. */
@@ -618,7 +623,13 @@ int qssl_set_log_callback(qssl_modem *m, qssl_log_fn fn, void *user);
  *
  * Identity: qssl_modem_open() also takes "imei:<15 digits>" (the candidates are probed until one
  * answers that IMEI; busy ports are skipped) and "usb:<path>" such as "usb:1-1.3" (the candidate on
- * that USB port); QSSL_ENODEV when none matches. The handle then works on the tty found at open time.
+ * that USB port); QSSL_ENODEV when none matches.
+ * Such a handle follows its modem (0.3): when the port vanishes, waiters wake and calls fail fast with
+ * QSSL_ENODEV (QSSL_EVENT_DEVICE_GONE, sockets lost); when the same identity appears again, on any tty name,
+ * a thread of the handle (a udev monitor; candidates probed as at open) re-opens it, runs the start-up
+ * sync and queues QSSL_EVENT_REATTACHED; calls work again, old sockets stay failed (close them), and with
+ * reapply_after_reset the PDP/SSL configuration and RAM files are restored as after a restart. A handle
+ * opened by a plain path stays on that path.
  *
  * Every string field below is NUL-terminated; a longer value is cut to fit.
  */

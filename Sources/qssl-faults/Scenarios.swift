@@ -323,6 +323,7 @@ func summarize(_ events: [ModemEvent]) -> String {
         case .pdpActivated: k = "pdpActivated"
         case .supervisorReboot: k = "supervisorReboot"
         case .configurationReapplied(let ok): k = "configurationReapplied(\(ok))"
+        case .reattached: k = "reattached"
         }
         counts[k, default: 0] += 1
     }

@@ -160,6 +160,17 @@ static void enumeration(void) {
 
 struct waiter { qssl_modem *m; int sock; int rc; double ms; };
 
+/* Waits (up to 20 s) for an event of `type` on the handle's queue, skipping others. */
+static int wait_modem_event(qssl_modem *m, int type, qssl_event *ev) {
+    double until = now_ms() + 20000;
+    while (now_ms() < until) {
+        memset(ev, 0, sizeof *ev);
+        ev->size = sizeof *ev;
+        if (qssl_next_event(m, ev, 500) == QSSL_OK && ev->type == type) return 1;
+    }
+    return 0;
+}
+
 static void *recv_forever(void *arg) {
     struct waiter *w = arg;
     char buf[64];
@@ -235,7 +246,10 @@ static void plug_probe_open_unplug(const char *simbin, int echo_port) {
     char name[64];
     snprintf(name, sizeof name, "imei:%s", IMEI);
     qssl_modem *m = NULL;
-    REQUIRE(qssl_modem_open(name, NULL, &m) == QSSL_OK, "open %s", name);
+    qssl_modem_options mopts;
+    qssl_modem_options_init(&mopts);
+    mopts.reapply_after_reset = 1;  /* the PDP context comes back with the modem */
+    REQUIRE(qssl_modem_open(name, &mopts, &m) == QSSL_OK, "open %s", name);
     char buf[256];
     CHECK(qssl_at(m, "AT+GSN", buf, sizeof buf, 0) > 0 && strstr(buf, IMEI), "AT+GSN through the plugged port: %s", buf);
     /* Held by us now: a probe reports it busy and leaves it alone. */
@@ -265,24 +279,49 @@ static void plug_probe_open_unplug(const char *simbin, int echo_port) {
     CHECK(w.rc == QSSL_ENODEV, "recv after unplug: %d", w.rc);
     printf("unplug: waiting recv returned %s after %.1f ms\n", qssl_strerror(w.rc), w.ms);
     CHECK(qssl_tcp_send(m, sock, "x", 1) < 0, "send after unplug");
+    /* Detached: calls fail fast, they do not wait for the modem to come back. */
+    t0 = now_ms();
+    int rc = qssl_at(m, "AT+GSN", buf, sizeof buf, 30000);
+    took = now_ms() - t0;
+    CHECK(rc == QSSL_ENODEV, "AT while detached: %d", rc);
+    CHECK(took < 1000, "AT while detached took %.0f ms", took);
+    qssl_event mev;
+    CHECK(wait_modem_event(m, QSSL_EVENT_DEVICE_GONE, &mev), "no DEVICE_GONE event");
     REQUIRE(next_event(mon, &ev, 5000) == QSSL_OK, "no remove event");
     CHECK(ev.action == QSSL_DEVICE_REMOVED, "action %d", ev.action);
     CHECK(strcmp(ev.device.path, "/dev/ttyUSB4") == 0 && ev.device.vid == 0x0403 &&
           strcmp(ev.device.by_id, "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KZP3L-if00-port0") == 0,
           "remove lacks the cached details: %s %04x '%s'", ev.device.path, ev.device.vid, ev.device.by_id);
-    qssl_modem_close(m);
     waitpid(s1.pid, NULL, 0);
     close(s1.out_fd);
 
-    /* Re-plug on another tty name: the same identity is found there. */
+    /* Re-plug on another tty name: the same handle finds its IMEI there by itself. */
     struct sim s2;
     start_sim(&s2, simbin);
     link_dev("ttyUSB5", s2.pty);
+    t0 = now_ms();
     plug_bridge("ttyUSB5");
     REQUIRE(next_event(mon, &ev, 5000) == QSSL_OK && ev.action == QSSL_DEVICE_ADDED, "no add for ttyUSB5");
     CHECK(strcmp(ev.device.path, "/dev/ttyUSB5") == 0, "path %s", ev.device.path);
-    REQUIRE(qssl_modem_open(name, NULL, &m) == QSSL_OK, "re-open %s", name);
+    REQUIRE(wait_modem_event(m, QSSL_EVENT_REATTACHED, &mev), "the handle did not re-attach");
+    printf("re-plug: handle re-attached %.1f ms after the add uevent\n", now_ms() - t0);
     CHECK(qssl_at(m, "AT+GSN", buf, sizeof buf, 0) > 0 && strstr(buf, IMEI), "AT+GSN on ttyUSB5: %s", buf);
+    CHECK(wait_modem_event(m, QSSL_EVENT_CONFIG_REAPPLIED, &mev) && mev.value == 1, "PDP context not re-applied");
+    /* The old socket stays lost; a new one works (the PDP context came back with the re-apply). */
+    CHECK(qssl_tcp_recv(m, sock, buf, sizeof buf, 0) == QSSL_ENODEV, "old socket after re-attach");
+    qssl_tcp_close(m, sock);
+    int sock2 = qssl_tcp_open(m, "127.0.0.1", echo_port, 30);
+    REQUIRE(sock2 >= 0, "tcp_open after re-attach: %s", qssl_errmsg(m));
+    char payload[3000], back[3000];
+    for (size_t i = 0; i < sizeof payload; i++) payload[i] = (char)(i * 7 + 3);
+    CHECK(qssl_tcp_send(m, sock2, payload, sizeof payload) == (int)sizeof payload, "send after re-attach");
+    size_t have = 0;
+    while (have < sizeof back) {
+        int n = qssl_tcp_recv(m, sock2, back + have, sizeof back - have, 10000);
+        if (n <= 0) break;
+        have += n;
+    }
+    CHECK(have == sizeof back && memcmp(payload, back, sizeof back) == 0, "echo after re-attach: %zu bytes", have);
     qssl_modem_close(m);
     sim_stop(&s2);
     unplug_bridge("ttyUSB5");

@@ -134,8 +134,7 @@ private func initModemOptions(_ opts: UnsafeMutableRawPointer?, _ size: Int) -> 
     let modem: Modem
     do throws(QsslError) {
         // "imei:..." / "usb:..." name a modem by identity (include/qssl.h, HOT-PLUG).
-        let port = try resolveDevice(path, baud: serial.baud)
-        modem = try Modem.open(path: port, serial: serial, options: mo)
+        modem = try Modem.open(device: path, serial: serial, options: mo)
     } catch {
         return openFailed(error, nil)
     }
@@ -592,6 +591,7 @@ func cEvent(_ e: ModemEvent, _ modem: Modem) -> qssl_event {
     case .configurationReapplied(let ok):
         ev.value = ok ? 1 : 0
         text = ok ? "configuration re-applied" : "re-applying the configuration failed"
+    case .reattached: text = "device back: re-attached"
     }
     if ev.socket >= 0, let k = modem.socketKind(Int(ev.socket)) { ev.kind = k.rawValue }
     withUnsafeMutableBytes(of: &ev.text) { copyField(text, into: $0) }

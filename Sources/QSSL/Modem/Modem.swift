@@ -50,13 +50,19 @@ enum ModemJob {
 /// are serialised by the channel; socket reads and writes of different sockets proceed independently.
 /// Call `close()` when done (the channel's handlers keep the object alive until then).
 public final class Modem: @unchecked Sendable {
-    /// The AT channel (for tracing or raw access; prefer `at()`).
-    public let channel: ATChannel
+    /// The AT channel (for tracing or raw access; prefer `at()`). A handle that follows its modem gets a new
+    /// one at each re-attach (ModemFollow).
+    public var channel: ATChannel { linkLock.withLock { link.channel } }
+    var counting: CountingTransport { linkLock.withLock { link.counting } }
+    /// The channel and its transport; replaced only by a re-attach, under `lock` then `linkLock`.
+    var link: (channel: ATChannel, counting: CountingTransport)
+    let linkLock = Lock()
+    /// Set for a handle opened by identity (ModemFollow).
+    var follow: FollowState? = nil
     /// User events; `events.fd` is readable while events are queued.
     public let events: EventQueue<ModemEvent>
     public let options: ModemOptions
 
-    let counting: CountingTransport
     let lock = Lock()
     /// Socket state changes (data, open results, closes, failures).
     let cond: Condition
@@ -111,18 +117,15 @@ public final class Modem: @unchecked Sendable {
     /// transport is closed.
     public init(transport: any ByteTransport, options: ModemOptions = ModemOptions()) throws(QsslError) {
         self.options = options
-        self.counting = CountingTransport(transport)
-        var channelOptions = ChannelOptions()
-        channelOptions.dataModeQuietMs = options.transparentExitQuietMs
-        self.channel = ATChannel(transport: counting, options: channelOptions)
+        let counting = CountingTransport(transport)
+        let channel = ATChannel(transport: counting, options: Modem.channelOptions(options))
+        self.link = (channel, counting)
         self.events = EventQueue<ModemEvent>(capacity: options.eventCapacity)
         self.cond = Condition(lock: lock)
         self.jobCond = Condition(lock: lock)
         self.superCond = Condition(lock: lock)
         for _ in 0..<6 { socketFDs.append((try? Sys.eventfd()) ?? -1) }
-        channel.urcHandler = { urc in self.handleURC(urc) }
-        channel.dataModeHandler = { event in self.dataModeEvent(event) }
-        channel.onDeviceGone = { self.deviceLost() }
+        wire(channel)
         do throws(QsslError) {
             dispatcher = try PosixThread { self.dispatchLoop() }
             try channel.start(timeoutMs: options.startTimeoutMs)
@@ -151,6 +154,7 @@ public final class Modem: @unchecked Sendable {
         jobCond.broadcast()
         superCond.broadcast()
         lock.unlock()
+        stopFollowing()
         channel.close()
         events.close()
         lock.withLock {
@@ -159,11 +163,7 @@ public final class Modem: @unchecked Sendable {
         }
         if let sup { sup.isCurrent ? sup.detach() : sup.join() }
         if let disp { disp.isCurrent ? disp.detach() : disp.join() }
-        // Break the reference cycles through the channel's handlers.
-        channel.urcHandler = nil
-        channel.dataModeHandler = nil
-        channel.traceHandler = nil
-        channel.onDeviceGone = nil
+        unwire(channel)
         lock.withLock { callback = nil; traceSink = nil; logCallback = nil }
     }
 
@@ -212,7 +212,8 @@ public final class Modem: @unchecked Sendable {
     }
 
     /// The channel builds trace text only while somebody reads it.
-    private func updateTraceHandler() {
+    func updateTraceHandler(on target: ATChannel? = nil) {
+        let channel = target ?? self.channel
         let wanted = lock.withLock { traceSink != nil || logCallback != nil }
         if !wanted {
             channel.traceHandler = nil
@@ -267,10 +268,11 @@ public final class Modem: @unchecked Sendable {
             throw record(blocked, command: req.command,
                          message: blocked == .busy ? "a socket is in transparent mode" : "modem closed")
         }
+        let channel = self.channel
         do throws(QsslError) {
             return try channel.execute(req, timeoutMs: timeoutMs)
         } catch {
-            if error == .noDevice { deviceLost() }
+            if error == .noDevice { deviceLost(of: ObjectIdentifier(channel)) }
             throw record(error, command: req.command, errno: error == .io || error == .noDevice ? counting.lastErrno : 0,
                          message: String(describingStatic: error.text))
         }
@@ -369,10 +371,12 @@ public final class Modem: @unchecked Sendable {
         return false
     }
 
-    /// The channel reported the device gone: fail every socket once and tell the user.
-    func deviceLost() {
+    /// The channel reported the device gone: fail every socket once and tell the user. `of` names the channel
+    /// that failed; a channel already replaced by a re-attach is no news.
+    func deviceLost(of failed: ObjectIdentifier? = nil) {
         let first = lock.withLock { () -> Bool in
             if deviceGoneReported { return false }
+            if let failed, failed != linkLock.withLock({ ObjectIdentifier(link.channel) }) { return false }
             deviceGoneReported = true
             failAllLocked(.noDevice)
             return true
@@ -513,10 +517,12 @@ public final class Modem: @unchecked Sendable {
             return
         }
         // A read answers at once; a module that does not answer should hold the channel no longer than any command.
-        channel.submit(ATRequest(cmd), timeoutMs: options.commandTimeoutMs) { result in self.drainDone(s, result) }
+        let channel = self.channel
+        let id = ObjectIdentifier(channel)
+        channel.submit(ATRequest(cmd), timeoutMs: options.commandTimeoutMs) { result in self.drainDone(s, result, id) }
     }
 
-    func drainDone(_ s0: SocketSlot, _ result: Result<ATResponse, QsslError>) {
+    func drainDone(_ s0: SocketSlot, _ result: Result<ATResponse, QsslError>, _ on: ObjectIdentifier) {
         var data: [UInt8] = []
         var ok = false
         var transportError: QsslError? = nil
@@ -553,7 +559,7 @@ public final class Modem: @unchecked Sendable {
             if !ok, let e = transportError, e == .closed || e == .noDevice { s0.fail(e) }
             stateChangedLocked()
         }
-        if transportError == .noDevice { deviceLost() }
+        if transportError == .noDevice { deviceLost(of: on) }
         if ready { emit(.dataReady(socket: target.index)) }
         if again { submitDrain(s0) }
     }

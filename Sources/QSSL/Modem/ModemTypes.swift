@@ -19,9 +19,12 @@ public enum ModemEvent: Equatable, Hashable, Sendable {
     case supervisorReboot
     /// Configuration re-applied after RDY (`ModemOptions.reapplyAfterReset`); `ok` false if a step failed.
     case configurationReapplied(ok: Bool)
+    /// A handle opened by identity found its modem again after `.deviceGone` and synced with it (ModemFollow).
+    case reattached
 
     /// C-friendly kind number (see include/qssl.h): 1 data ready, 2 socket closed, 3 PDP deactivated,
-    /// 4 module reset, 5 device gone, 6 PDP activated, 7 supervisor reboot, 8 configuration re-applied.
+    /// 4 module reset, 5 device gone, 6 PDP activated, 7 supervisor reboot, 8 configuration re-applied,
+    /// 9 re-attached.
     public var kind: Int32 {
         switch self {
         case .dataReady: return 1
@@ -32,6 +35,7 @@ public enum ModemEvent: Equatable, Hashable, Sendable {
         case .pdpActivated: return 6
         case .supervisorReboot: return 7
         case .configurationReapplied: return 8
+        case .reattached: return 9
         }
     }
 

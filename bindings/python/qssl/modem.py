@@ -40,6 +40,10 @@ class Modem:
     activated again every ``supervisor_interval`` seconds, and after ``supervisor_attempts`` failed rounds the
     module is rebooted (``AT+CFUN=1,1``).
 
+    ``device`` may name a modem by identity, ``"imei:<15 digits>"`` or ``"usb:<port>"``; such a handle follows its
+    modem: unplugged, calls raise :class:`qssl.QsslNoDevice` at once; plugged in again on any tty name, it
+    re-attaches by itself (``EventType.REATTACHED``).
+
     Opening the port fails with :class:`qssl.QsslPermissionDenied` (a ``PermissionError``),
     :class:`qssl.QsslNoSuchDevice` (a ``FileNotFoundError``), :class:`qssl.QsslNotATerminal` or
     :class:`qssl.QsslBusy`; ``filename`` is the device path.

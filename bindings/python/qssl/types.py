@@ -50,6 +50,7 @@ class EventType(enum.IntEnum):
     PDP_ACTIVATED = 6
     SUPERVISOR_REBOOT = 7
     CONFIG_REAPPLIED = 8
+    REATTACHED = 9  # since 0.3: a handle opened by imei:/usb: found its modem again
 
 
 class SSLSetting(enum.IntEnum):

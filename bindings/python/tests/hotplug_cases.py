@@ -149,11 +149,20 @@ def test_monitor_add_probe_remove(testbed, sims):
             ("remove", "/dev/ttyUSB4", BY_ID, 0x0403)]
 
 
+def wait_event(m, kind, seconds=20.0):
+    """The first event of ``kind`` on the modem's queue within ``seconds`` (others skipped), or None."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        ev = m.next_event(0.5)
+        if ev is not None and ev.type == kind:
+            return ev
+    return None
+
+
 def test_unplug_mid_transfer_then_replug_elsewhere(testbed, sims, tcp_port):
     sim = sims()
     plug(testbed, sim, "ttyUSB4")
-    m = qssl.Modem("imei:" + IMEI)
-    try:
+    with qssl.Modem("imei:" + IMEI, reapply_after_reset=True) as m:
         m.activate_pdp("CMNET")
         s = m.open_tcp("127.0.0.1", tcp_port, timeout=30)
         s.settimeout(10)
@@ -182,15 +191,52 @@ def test_unplug_mid_transfer_then_replug_elsewhere(testbed, sims, tcp_port):
         assert isinstance(outcome["result"], qssl.QsslNoDevice), outcome
         assert isinstance(outcome["result"], ConnectionError)
         print(f"unplug: blocked recv raised {type(outcome['result']).__name__} after {outcome['seconds']:.3f} s")
-    finally:
-        m.close()
-    sim2 = sims()
-    with qssl.Monitor(timeout=5) as mon:
+        assert wait_event(m, qssl.EventType.DEVICE_GONE) is not None
+        # Detached: a call fails at once, it does not wait for the modem.
+        t0 = time.monotonic()
+        with pytest.raises(qssl.QsslNoDevice):
+            m.at("AT+GSN", timeout=30)
+        assert time.monotonic() - t0 < 1.0
+
+        # Re-plugged on another tty name: the same handle finds its IMEI there by itself.
+        sim2 = sims()
+        with qssl.Monitor(timeout=5) as mon:
+            plug(testbed, sim2, "ttyUSB5")
+            ev = mon.next_event(5)
+            assert ev is not None and (ev.action, ev.device.path) == ("add", "/dev/ttyUSB5")
+        assert wait_event(m, qssl.EventType.REATTACHED) is not None, "the handle did not re-attach"
+        assert any(IMEI in line for line in m.at("AT+GSN"))
+        ev = wait_event(m, qssl.EventType.CONFIG_REAPPLIED)
+        assert ev is not None and ev.value == 1, ev
+        with pytest.raises(qssl.QsslNoDevice):
+            s.recv(16)             # the old socket stays lost
+        s.close()
+        payload = bytes((i * 7 + 3) & 0xFF for i in range(3000))
+        with m.open_tcp("127.0.0.1", tcp_port, timeout=30) as s2:
+            s2.settimeout(10)
+            s2.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                chunk = s2.recv(len(payload) - len(got))
+                assert chunk, "stream ended early"
+                got += chunk
+            assert got == payload
+
+
+def test_plain_path_handle_stays_detached(testbed, sims):
+    sim = sims()
+    plug(testbed, sim, "ttyUSB4")
+    with qssl.Modem("/dev/ttyUSB4") as m:
+        sim.kill()
+        unplug(testbed, "ttyUSB4")
+        assert wait_event(m, qssl.EventType.DEVICE_GONE) is not None
+        sim2 = sims()
         plug(testbed, sim2, "ttyUSB5")
-        ev = mon.next_event(5)
-        assert ev is not None and (ev.action, ev.device.path) == ("add", "/dev/ttyUSB5")
-    with qssl.Modem("imei:" + IMEI) as m2:
-        assert any(IMEI in line for line in m2.at("AT+GSN"))
+        assert qssl.probe("/dev/ttyUSB5").imei == IMEI       # the modem is back, on another name
+        assert m.next_event(1.0) is None                     # and nobody follows it
+        with pytest.raises(qssl.QsslNoDevice):
+            m.at("AT+GSN")
+    unplug(testbed, "ttyUSB5")
 
 
 # --- the qssl command's hot-plug side: devices, watch, the default device -------------------------------------
