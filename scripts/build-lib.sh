@@ -40,8 +40,12 @@ toolchain=$(dirname "$bindir")
 # Linux libraries (same C calling convention), with the Linux headers of Debian's cross sysroot. libudev.h is not
 # in the cross sysroots; Debian's multiarch libudev-dev:arm64/:armhf put it in /usr/include (the same for every
 # architecture): a copy of it alone, searched after the sysroot, so that no other host header is taken.
-mkdir -p "$root/.build-lib/include-udev" && cp -f /usr/include/libudev.h "$root/.build-lib/include-udev/" 2>/dev/null || true
-udev_header=(-Xcc -idirafter -Xcc "$root/.build-lib/include-udev")
+udev_header=(-Xcc -idirafter -Xcc "$obj/include-udev")
+if [ "$target" != host ]; then
+    mkdir -p "$obj/include-udev"
+    cp -f /usr/include/libudev.h "$obj/include-udev/" ||
+        { echo "build-lib.sh: /usr/include/libudev.h missing (libudev-dev:<arch>, scripts/deps.sh)" >&2; exit 1; }
+fi
 case $target in
     host)
         triple=$(uname -m)-unknown-linux-gnu; cross=

@@ -16,10 +16,10 @@ func probeName(_ d: qssl_device) -> String? {
     d.probe >= 0 && Int(d.probe) < probeNames.count ? probeNames[Int(d.probe)] : nil
 }
 
+/// A USB id as four lower-case hex digits ("2c7c").
 func hex4(_ v: Int32) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
     var s = ""
-    for shift in [12, 8, 4, 0] { s.append(digits[Int((v >> Int32(shift)) & 0xF)]) }
+    for shift in [12, 8, 4, 0] { s.append(hexDigits[Int((v >> Int32(shift)) & 0xF)]) }
     return s
 }
 

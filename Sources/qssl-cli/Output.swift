@@ -37,6 +37,9 @@ func out(_ line: String) { writeText(1, line + "\n") }
 /// One line on stderr.
 func err(_ line: String) { writeText(2, line + "\n") }
 
+/// Lower-case hexadecimal digits, for JSON escapes and USB ids.
+let hexDigits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+
 /// A JSON value, built and rendered without reflection.
 indirect enum JSON {
     case str(String)
@@ -68,7 +71,7 @@ indirect enum JSON {
     }
 
     static func quote(_ s: String) -> String {
-        let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+        let hex = hexDigits
         var t = "\""
         for u in s.unicodeScalars {
             switch u {
