@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the shipped libqssl: QSSLCore + QSSL as Embedded Swift, linked into a shared library that needs only
-# libc and libm (plus the libraries of --libs), and a static libqssl.a beside it. Fails if any library code
-# leaves the Embedded subset.
+# libc (plus the libraries of --libs; libm would be allowed, nothing uses it today), and a static libqssl.a
+# beside it. Fails if any library code leaves the Embedded subset.
 #
 # usage: scripts/build-lib.sh [--target host|aarch64|armhf] [--out DIR] [--libs "-lfoo -lbar"]
 # Hot-plug detection links libudev (the target's: Debian's libudev-dev:arm64 / :armhf for the ARM builds).
@@ -36,40 +36,9 @@ swiftc=$(command -v swiftc)
 bindir=$(dirname "$(readlink -f "$swiftc")")
 toolchain=$(dirname "$bindir")
 
-# The toolchain has Embedded standard libraries for Linux on x86_64 only; for ARM the bare-metal ones link into
-# Linux libraries (same C calling convention), with the Linux headers of Debian's cross sysroot. libudev.h is not
-# in the cross sysroots; Debian's multiarch libudev-dev:arm64/:armhf put it in /usr/include (the same for every
-# architecture): a copy of it alone, searched after the sysroot, so that no other host header is taken.
-udev_header=(-Xcc -idirafter -Xcc "$obj/include-udev")
-if [ "$target" != host ]; then
-    mkdir -p "$obj/include-udev"
-    cp -f /usr/include/libudev.h "$obj/include-udev/" ||
-        { echo "build-lib.sh: /usr/include/libudev.h missing (libudev-dev:<arch>, scripts/deps.sh)" >&2; exit 1; }
-fi
-case $target in
-    host)
-        triple=$(uname -m)-unknown-linux-gnu; cross=
-        target_flags=(); extra_link=(); opt=-Osize ;;
-    aarch64)
-        triple=aarch64-none-none-elf; cross=aarch64-linux-gnu-
-        target_flags=(-Xcc --sysroot=/usr/aarch64-linux-gnu -Xcc -I/usr/aarch64-linux-gnu/include
-                      -Xcc -D__linux__ -Xcc -D__unix__ "${udev_header[@]}")
-        # -Osize code for this target crashes: a short trace line ("RDY") reaches the log callback as a corrupt
-        # String (C tests test_threads, test_secrets under qemu-aarch64; not the machine outliner). -O does not.
-        extra_link=(-L/usr/lib/aarch64-linux-gnu); opt=-O ;;
-    armhf)
-        triple=armv7-none-none-eabi; cross=arm-linux-gnueabihf-
-        target_flags=(-Xcc -mfloat-abi=hard -Xcc --sysroot=/usr/arm-linux-gnueabihf
-                      -Xcc -I/usr/arm-linux-gnueabihf/include -Xcc -D__linux__ -Xcc -D__unix__ "${udev_header[@]}")
-        # The ARM EHABI unwind tables name __aeabi_unwind_cpp_pr0: from libgcc_eh.a, not libgcc_s.so.1 (which a
-        # router may not have).
-        extra_link=(-static-libgcc -L/usr/lib/arm-linux-gnueabihf); opt=-Osize ;;
-    *) echo "build-lib.sh: unknown target $target (host, aarch64, armhf)" >&2; exit 2 ;;
-esac
-for tool in gcc ld ar objcopy strip readelf; do
-    command -v "$cross$tool" >/dev/null ||
-        { echo "build-lib.sh: $cross$tool not found (scripts/deps.sh installs the cross tools)" >&2; exit 1; }
-done
+# shellcheck source=targets.sh
+. "$root/scripts/targets.sh"
+qssl_target "$target" "$obj"
 
 major=$(awk '/#define QSSL_VERSION_MAJOR/{print $3}' "$root/include/qssl.h")
 minor=$(awk '/#define QSSL_VERSION_MINOR/{print $3}' "$root/include/qssl.h")
@@ -102,14 +71,7 @@ if [ $relink = no ]; then
     "$swiftc" "${common[@]}" -module-name QSSL -c "${lib_sources[@]}" -o "$obj/QSSL.o"
 fi
 
-tables=$toolchain/lib/swift/embedded/$triple/libswiftUnicodeDataTables.a
-[ -f "$tables" ] || { echo "build-lib.sh: $tables not found" >&2; exit 1; }
-if [ "$target" = armhf ]; then
-    # The bare-metal tables are tagged soft-float; they pass no floating-point arguments, so the tag (which makes
-    # GNU ld refuse to mix them with hard-float objects, also in a program linking libqssl.a) can go.
-    "${cross}objcopy" --remove-section=.ARM.attributes "$tables" "$obj/libswiftUnicodeDataTables.a"
-    tables=$obj/libswiftUnicodeDataTables.a
-fi
+qssl_unicode_tables "$toolchain" "$obj"
 
 echo "build-lib ($target): linking $real"
 # The toolchain's lld folds identical functions (many specialisations compile to the same code).

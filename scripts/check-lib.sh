@@ -43,6 +43,13 @@ bad=$(echo "$needed" | grep -vE "$allowed" || true)
 
 NM=${cross}nm "$root/Tests/c/check-exports.sh" "$lib"
 
+# The oldest glibc the library runs on: the newest symbol version it imports. Debian 12's linker records
+# GLIBC_2.34 for pthread; a newer one (arc4random_buf, GLIBC_2.36: the Swift runtime seeding a hash table)
+# would shut out older routers.
+glibc=$("${cross}readelf" --dyn-syms -W "$lib" | grep -o 'GLIBC_2\.[0-9]*' | sort -t. -k2,2n -u | tail -1)
+[ "${glibc#GLIBC_2.}" -le 34 ] || fail "imports $glibc symbols: $("${cross}readelf" --dyn-syms -W "$lib" |
+    awk -v v="$glibc" '$0 ~ v"( |$)" {print $8}' | tr '\n' ' ')(a Dictionary or Set in library code? see Sync/SmallMap.swift)"
+
 # libqssl.a: the qssl_* functions are its only global definitions (Swift and runtime symbols are local).
 others=$("${cross}nm" -g --defined-only "$dir/libqssl.a" | awk 'NF == 3 && $3 !~ /^qssl_/ {print $3}')
 [ -z "$others" ] || fail "libqssl.a defines global symbols besides qssl_*: $(echo "$others" | head -5 | tr '\n' ' ')"
@@ -55,4 +62,4 @@ elif [ $enforce_size = yes ]; then
 else
     echo "check-lib ($target): size $size bytes stripped (goal $size_goal, not yet reached: $((size - size_goal)) over)"
 fi
-echo "check-lib ($target): OK: $real, SONAME $soname, needs $(echo "$needed" | tr '\n' ' ')exports checked, libqssl.a clean"
+echo "check-lib ($target): OK: $real, SONAME $soname, needs $(echo "$needed" | tr '\n' ' ')(glibc ${glibc#GLIBC_}+), exports checked, libqssl.a clean"

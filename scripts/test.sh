@@ -20,12 +20,13 @@ swift build --product qssl-cli   # the qssl command (bindings/python/tests/test_
 step "swift test"
 swift test --skip-build
 
-# >>> shipped library (scripts/build-lib.sh: Embedded Swift, libc + libm only) and its ARM builds
+# >>> shipped library (scripts/build-lib.sh: Embedded Swift, libc + libudev only) and its ARM builds
 step "shipped library (Embedded Swift): build; SONAME, exports and their versions, dependencies, size"
 scripts/build-lib.sh
 scripts/check-lib.sh
-step "Embedded Swift build of the qssl command (against the shipped library)"
+step "Embedded Swift build of the qssl command (against the shipped library), run against qssl-sim"
 scripts/embedded-cli.sh
+scripts/check-cli.sh
 
 step "C tests (gcc -Wall -Wextra -Werror, then ASan/UBSan); install step of the shipped library"
 Tests/c/run.sh
@@ -33,9 +34,11 @@ step "C tests against the shipped library (ASan/UBSan/LSan)"
 QSSL_LIBRARY="$(pwd)/.build-lib/host/libqssl.so.0" QSSL_C_MODES=asan QSSL_C_CYCLES=200 Tests/c/run.sh
 
 for arch in armhf aarch64; do
-    step "shipped library for $arch: cross build, checks, C tests under qemu-user"
+    step "shipped library and qssl command for $arch: cross build, checks, C tests and the command under qemu-user"
     scripts/build-lib.sh --target $arch
     scripts/check-lib.sh --target $arch
+    scripts/embedded-cli.sh --target $arch
+    scripts/check-cli.sh --target $arch
     QSSL_C_TARGET=$arch QSSL_LIBRARY="$(pwd)/.build-lib/$arch/libqssl.so.0" QSSL_C_MODES=plain QSSL_C_CYCLES=100 \
         Tests/c/run.sh
 done

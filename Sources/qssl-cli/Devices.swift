@@ -25,7 +25,6 @@ func hex4(_ v: Int32) -> String {
 
 func deviceJSON(_ d: qssl_device) -> JSON {
     func text(_ s: String) -> JSON { s.isEmpty ? .null : .str(s) }
-    var d = d
     return JSON.obj([
         ("path", .str(fieldString(d.path))), ("by_id", text(fieldString(d.by_id))), ("kind", .str(kindName(d))),
         ("vid", d.vid != 0 ? .str(hex4(d.vid)) : .null), ("pid", d.vid != 0 ? .str(hex4(d.pid)) : .null),

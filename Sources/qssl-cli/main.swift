@@ -19,6 +19,7 @@ let usageText = """
           --json          data as one JSON document on stdout
       -v, --verbose       the AT trace on stderr (certificate and key bytes are redacted)
       -h, --help          this text; `qssl COMMAND --help` for a command
+      -V, --version       the version of qssl and of the libqssl it runs on
 
     commands:
       devices [--probe] [--all]     the candidate serial ports (Quectel USB modems, USB-UART bridges)
@@ -38,6 +39,9 @@ let usageText = """
 
     """ + Exit.helpText
 
+/// The API version the command was built against (the header's); the library's own may be newer.
+let cliVersion = String(QSSL_VERSION_MAJOR) + "." + String(QSSL_VERSION_MINOR)
+
 func run(_ argv: [String]) -> Int32 {
     let ctx = Context()
     var operands: [String]
@@ -48,6 +52,7 @@ func run(_ argv: [String]) -> Int32 {
             LongOption(name: "json", hasArgument: false, key: "\u{100}"),
             LongOption(name: "rtscts", hasArgument: false, key: "\u{101}"),
             LongOption(name: "verbose", hasArgument: false, key: "v"),
+            LongOption(name: "version", hasArgument: false, key: "V"),
         ], stopAtOperand: true) { key, arg throws(Failure) in
             switch key {
             case "d": ctx.device = arg
@@ -55,6 +60,9 @@ func run(_ argv: [String]) -> Int32 {
             case "\u{100}": ctx.json = true
             case "\u{101}": ctx.rtscts = true
             case "v": ctx.verbose = true
+            case "V":
+                writeText(1, "qssl " + cliVersion + " (libqssl " + String(cString: qssl_version()) + ")\n")
+                exit(0)
             default:
                 writeText(1, usageText)
                 exit(0)

@@ -6,8 +6,7 @@
 //               bits3-4 how often a mode operation happens between chunks, bits5-7 chunk size class
 //   bytes 1-4   seed of the PRNG that picks chunk sizes and operations
 //   rest        the byte stream from the module
-// Invariants: no crash or hang; the parser's buffers stay bounded (read through reflection, since they are
-// private; see runParser for when); events are well-formed; feeding each operation-free segment in one call
+// Invariants: no crash or hang; the parser's buffers stay bounded (ATParser.bufferSizes; see runParser for when); events are well-formed; feeding each operation-free segment in one call
 // gives the same events and state as feeding it in the chosen chunks (and byte by byte).
 
 /// What the harness may do to the parser between two feed calls (the same in every run, at the same offset).
@@ -30,33 +29,19 @@ func parserFail(_ why: String) -> Never {
     fatalError("parser invariant: " + why)
 }
 
-/// Positions of the parser's private buffers among its reflected fields, found once by label: reading one field
-/// of a Mirror by position costs a quarter of walking all of them (each field demangles its type).
-let boundedFields: (line: Int, payloadData: Int, payloadRemaining: Int) = {
-    let labels = Mirror(reflecting: ATParser()).children.map(\.label)
-    guard let l = labels.firstIndex(of: "line"), let d = labels.firstIndex(of: "payloadData"),
-          let r = labels.firstIndex(of: "payloadRemaining")
-    else { parserFail("ATParser's buffers not found by reflection (renamed?); update boundedFields") }
-    return (l, d, r)
-}()
-
-/// Reads the parser's private buffers by reflection and checks they never grow past their documented limits, in
-/// particular that a header announcing a huge payload reserves nothing.
+/// Checks that the parser's private buffers never grow past their documented limits, in particular that a header
+/// announcing a huge payload reserves nothing.
 func checkBounded(_ p: ATParser) {
     let maxPayload = max(ATParser.maxSSLPayload, ATParser.maxTCPPayload)
-    let fields = Mirror(reflecting: p).children
-    func field(_ k: Int) -> Any { fields[fields.index(fields.startIndex, offsetBy: k)].value }
-    guard let line = field(boundedFields.line) as? [UInt8], let data = field(boundedFields.payloadData) as? [UInt8],
-          let remaining = field(boundedFields.payloadRemaining) as? Int
-    else { parserFail("ATParser's buffers changed type; update checkBounded") }
+    let b = p.bufferSizes
     // Array growth may double once past the limit, never more.
-    if line.count > ATParser.maxLineLength || line.capacity > 2 * ATParser.maxLineLength + 64 {
-        parserFail("line buffer \(line.count)/\(line.capacity)")
+    if b.line > ATParser.maxLineLength || b.lineCapacity > 2 * ATParser.maxLineLength + 64 {
+        parserFail("line buffer \(b.line)/\(b.lineCapacity)")
     }
-    if data.count > maxPayload || data.capacity > 2 * maxPayload + 64 {
-        parserFail("payload buffer \(data.count)/\(data.capacity)")
+    if b.payload > maxPayload || b.payloadCapacity > 2 * maxPayload + 64 {
+        parserFail("payload buffer \(b.payload)/\(b.payloadCapacity)")
     }
-    if remaining < 0 || remaining > maxPayload { parserFail("payloadRemaining \(remaining)") }
+    if b.payloadRemaining < 0 || b.payloadRemaining > maxPayload { parserFail("payloadRemaining \(b.payloadRemaining)") }
 }
 
 func checkEvent(_ e: ATEvent, callBytes: Int) {
@@ -116,9 +101,9 @@ func normalized(_ events: [ATEvent]) -> [ATEvent] {
 
 /// Feeds `stream` as `calls` (consecutive ranges, each followed by its ops). Returns the normalised events and a
 /// snapshot taken before every group of ops. `checkMemoryEvery` n: look at the buffers after every n-th call (and
-/// before every group of ops and at the end); 0: never. Reflection costs about 10 us, more than a small feed call,
-/// and a buffer past its limit stays there until its line or payload ends, so sampling the many tiny calls of a
-/// chunked run still catches it (scripts/fuzz.sh also caps any single allocation with -malloc_limit_mb).
+/// before every group of ops and at the end); 0: never. A buffer past its limit stays there until its line or
+/// payload ends, so sampling the many tiny calls of a chunked run still catches it (scripts/fuzz.sh also caps any
+/// single allocation with -malloc_limit_mb).
 func runParser(_ stream: UnsafeRawBufferPointer, _ calls: [ParserStep], rawOnConnect: Bool, rawMode: Bool,
                checkMemoryEvery: Int) -> (events: [ATEvent], snapshots: [ParserSnapshot]) {
     var p = ATParser()
@@ -203,7 +188,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
 
     let ref = runParser(stream, whole, rawOnConnect: rawOnConnect, rawMode: rawMode, checkMemoryEvery: 1)
-    let got = runParser(stream, chunked, rawOnConnect: rawOnConnect, rawMode: rawMode, checkMemoryEvery: max(32, chunked.count / 4))
+    let got = runParser(stream, chunked, rawOnConnect: rawOnConnect, rawMode: rawMode, checkMemoryEvery: 1)
     if got.events != ref.events { parserFail("chunked feeding gave other events than one call per segment") }
     if got.snapshots != ref.snapshots { parserFail("chunked feeding left another state at an operation") }
 
@@ -212,7 +197,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for c in chunked {
             for k in c.range { bytes.append(ParserStep(range: k..<(k + 1), ops: k == c.range.upperBound - 1 ? c.ops : [])) }
         }
-        let one = runParser(stream, bytes, rawOnConnect: rawOnConnect, rawMode: rawMode, checkMemoryEvery: 0)
+        let one = runParser(stream, bytes, rawOnConnect: rawOnConnect, rawMode: rawMode, checkMemoryEvery: 1)
         if one.events != ref.events { parserFail("byte-by-byte feeding gave other events") }
         if one.snapshots != ref.snapshots { parserFail("byte-by-byte feeding left another state at an operation") }
     }

@@ -93,7 +93,7 @@ final class Registry<Value: AnyObject>: @unchecked Sendable {
     /// High bits of every token: non-canonical on 64-bit targets, never a real pointer.
     let base: UInt
     private let lock = Lock()
-    private var live: [UInt: Value] = [:]
+    private var live = SmallMap<UInt, Value>()
     private var issued: UInt = 0
 
     init(tag: UInt) { base = tag << UInt(UInt.bitWidth - 16) }

@@ -108,7 +108,7 @@ public final class DeviceMonitor: @unchecked Sendable {
     private let ctx: UdevContext
     private let monitor: OpaquePointer
     private let lock = Lock()
-    private var cache: [String: DeviceInfo] = [:]
+    private var cache = SmallMap<String, DeviceInfo>()
     private var closed = false
     /// Wakes a next() waiting in poll when close() is called from another thread.
     private let wakeFD: Int32
@@ -127,7 +127,7 @@ public final class DeviceMonitor: @unchecked Sendable {
             udev_monitor_unref(mon)
             throw QsslError.io.with(errno: -rc, message: "udev monitor: cannot bind the uevent socket")
         }
-        var seen: [String: DeviceInfo] = [:]
+        var seen = SmallMap<String, DeviceInfo>()
         let wake: Int32
         do throws(QsslError) {
             for d in try ctx.ttys(table: HotplugTable.current) { seen[d.syspath] = d }

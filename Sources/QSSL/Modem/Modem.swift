@@ -87,11 +87,11 @@ public final class Modem: @unchecked Sendable {
     // Configuration remembered for re-applying after RDY and for the supervisor.
     var pdpConfig: PDPConfig? = nil
     var pdpUp = false
-    var sslConfigs: [Int: SSLContextConfig] = [:]
-    var sslSettings: [Int32: (SSLSettingValue, Int)] = [:]
+    var sslConfigs = SmallMap<Int, SSLContextConfig>()
+    var sslSettings = SmallMap<Int32, (SSLSettingValue, Int)>()
     /// Files uploaded to RAM through this handle (only with reapplyAfterReset): a restart loses them, re-apply
     /// uploads them again.
-    var ramFiles: [String: [UInt8]] = [:]
+    var ramFiles = SmallMap<String, [UInt8]>()
     var resetCount = 0
 
     // Supervisor.

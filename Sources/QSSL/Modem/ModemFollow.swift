@@ -133,7 +133,7 @@ extension Modem {
         if closed { return nil }
         // Probe rounds used per port; Int.max: not again until it is plugged again (it answered with another
         // IMEI, or it was there when the modem went and did not answer then).
-        var rounds: [String: Int] = [:]
+        var rounds = SmallMap<String, Int>()
         // The modem may be back before the monitor was bound: look at the ttys present first, then once a second
         // (a port plugged since, still booting, answers later), and at once on every add.
         var nextScan: UInt64 = 0
@@ -164,7 +164,7 @@ extension Modem {
     }
 
     /// `d.path` if `d` is the followed modem (an "imei:" identity probes, at most `followProbeRounds` times).
-    func matches(_ d0: DeviceInfo, _ f: FollowState, _ rounds: inout [String: Int]) -> String? {
+    func matches(_ d0: DeviceInfo, _ f: FollowState, _ rounds: inout SmallMap<String, Int>) -> String? {
         if isClosed { return nil }
         switch f.identity {
         case .usbPath(let p):

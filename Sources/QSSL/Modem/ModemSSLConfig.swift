@@ -67,13 +67,10 @@ extension Modem {
             let (pdp, ctxs, settings, files) = lock.withLock { (pdpConfig, sslConfigs, sslSettings, ramFiles) }
             try execOK("ATE0")
             try execOK("AT+CMEE=1")
-            for name in files.keys.sorted() { try writeCertificate(name: name, data: files[name]!, replace: true) }
+            for f in files.sortedEntries { try writeCertificate(name: f.key, data: f.value, replace: true) }
             if let pdp { _ = try activatePDP(pdp) }
-            for k in ctxs.keys.sorted() { try configureSSLContext(ctxs[k]!) }
-            for k in settings.keys.sorted() {
-                let (v, c) = settings[k]!
-                try setSSLSetting(v, context: c)
-            }
+            for c in ctxs.sortedEntries { try configureSSLContext(c.value) }
+            for s in settings.sortedEntries { try setSSLSetting(s.value.0, context: s.value.1) }
         }
     }
 }

@@ -59,8 +59,12 @@ public enum ATCommands {
     /// Throws unless 1-6 distinct suites of the note's six codes, or 0xFFFF (all) alone.
     public static func checkSuites(_ suites: [CipherSuite]) throws(QsslError) {
         if suites.isEmpty || suites.count > CipherSuite.knownCodes.count - 1 { throw .invalidArgument }
-        var seen: Set<UInt16> = []
-        for s in suites where !seen.insert(s.rawValue).inserted { throw .invalidArgument }
+        // At most six codes: a linear search (no hash table in the shipped library).
+        var seen: [UInt16] = []
+        for s in suites {
+            if seen.contains(s.rawValue) { throw .invalidArgument }
+            seen.append(s.rawValue)
+        }
         if suites.count > 1 && seen.contains(0xFFFF) { throw .invalidArgument }
     }
 

@@ -62,6 +62,12 @@ public struct ATParser: Sendable {
         payloadRemaining = 0
     }
 
+    /// Sizes of the private buffers, for the fuzz harness's bounds check (reading them by reflection cost the
+    /// harness a third of its time).
+    var bufferSizes: (line: Int, lineCapacity: Int, payload: Int, payloadCapacity: Int, payloadRemaining: Int) {
+        (line.count, line.capacity, payloadData.count, payloadData.capacity, payloadRemaining)
+    }
+
     /// True while the parser is inside a counted payload (or just after its header).
     public var inPayload: Bool {
         switch state {

@@ -57,6 +57,17 @@ def test_help_lists_commands_and_exit_codes(cli):
         assert h.returncode == 0 and h.stdout.startswith(b"usage: qssl"), (cmd, h)
 
 
+def test_version_names_command_and_library(cli):
+    for flag in ("--version", "-V"):
+        p = run(cli, flag)
+        assert p.returncode == 0 and p.stderr == b""
+        words = p.stdout.decode().split()
+        # "qssl MAJOR.MINOR (libqssl VERSION)": the header the command was built with, the library it runs on
+        assert words[0] == "qssl" and words[2] == "(libqssl", words
+        assert words[1] == f"{qssl.__version__.rsplit('.', 1)[0]}", words
+        assert words[3].rstrip(")") == qssl.version(), words
+
+
 @pytest.mark.parametrize("args", [
     [],                                        # no command
     ["frobnicate"],                            # unknown command
