@@ -254,7 +254,9 @@ typedef struct qssl_modem_options {
                                           qssl_pdp_activate) every supervisor_interval_ms; after
                                           supervisor_attempts failed rounds send AT+CFUN=1,1
                                           (QSSL_EVENT_SUPERVISOR_REBOOT) and wait up to 30 s for RDY;
-                                          QSSL_EVENT_PDP_ACTIVATED each time it comes up. Default NULL (off) */
+                                          QSSL_EVENT_PDP_ACTIVATED each time it comes up. A handle opened by
+                                          identity (imei:/usb:) keeps it running across a re-attach: it
+                                          activates the context on the new port at once. Default NULL (off) */
     const char *supervisor_user;     /**< NULL or "" for none; strings are copied during qssl_modem_open */
     const char *supervisor_password; /**< NULL or "" for none */
     int32_t     supervisor_interval_ms; /**< time between checks; default 600000 (the note's 10 minutes) */

@@ -359,6 +359,55 @@ struct ChannelTests {
         #expect(String(decoding: t.written, as: UTF8.self) == "AT+SLOW\r")
     }
 
+    /// A read submitted behind a slow command waits in the queue for as long as that takes: its timeout counts
+    /// from its write. Before, it expired in the queue (or, started late, while its payload arrived, which lost
+    /// the bytes the module had already taken out of its buffer: the fault matrix's "noise URCs + fragments"
+    /// under load).
+    @Test func submittedReadTimesFromItsWriteNotFromItsQueueing() throws {
+        var o = testOptions()
+        o.lateFinalWaitMs = 50
+        let (c, t) = try scripted([
+            .expect(.init("AT+SLOW\r")),
+            .expect(.init("AT+QSSLRECV=0,1,1500\r")),
+            .answer(.init("\r\n+QSSLRECV: 1.2.3.4:443,TCP,5\r\nhello\r\nOK\r\n")),
+        ], options: o)
+        defer { c.close() }
+        let slow = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+SLOW"), timeoutMs: 600) } }
+        #expect(eventually { !t.written.isEmpty })
+        let read = Collector<Result<ATResponse, QsslError>>()
+        c.submit(ATRequest("AT+QSSLRECV=0,1,1500"), timeoutMs: 200) { read.append($0) }
+        // The slow command times out unanswered after 600 ms: the read, queued with 200 ms, has waited longer.
+        #expect(throws: QsslError.timedOut) { try #require(slow.wait()).get() }
+        #expect(read.wait { !$0.isEmpty })
+        let r = try #require(read.all.first).get()
+        #expect(r.payloads.first.map { String(decoding: $0.data, as: UTF8.self) } == "hello")
+        #expect(t.mismatches.isEmpty)
+    }
+
+    /// A payload that has begun is read to its end even when the request's deadline passes meanwhile: only
+    /// `payloadStallMs` without a byte would end it.
+    @Test func payloadArrivingPastTheDeadlineIsNotCut() throws {
+        var o = testOptions()
+        o.payloadStallMs = 60_000
+        let (c, t) = try scripted([
+            .expect(.init("AT+QSSLRECV=0,1,1500\r")),
+            .answer(.init("\r\n+QSSLRECV: 1.2.3.4:443,TCP,5\r\nhel")),
+        ], options: o)
+        defer { c.close() }
+        let read = Collector<Result<ATResponse, QsslError>>()
+        let start = Date()
+        c.submit(ATRequest("AT+QSSLRECV=0,1,1500"), timeoutMs: 200) { read.append($0) }
+        #expect(eventually { t.finished })
+        // At least the deadline and more: however busy the machine, the rest comes after the deadline passed.
+        #expect(eventually(timeoutMs: 10_000) { Date().timeIntervalSince(start) > 0.5 })
+        #expect(read.all.isEmpty)
+        t.inject(.init("lo\r\nOK\r\n"))
+        #expect(read.wait { !$0.isEmpty })
+        let r = try #require(read.all.first).get()
+        #expect(r.payloads.first.map { String(decoding: $0.data, as: UTF8.self) } == "hello")
+        #expect(r.final == .ok)
+    }
+
     @Test func submitFromURCHandlerDrainsRecv() throws {
         let t = ScriptedTransport([
             .answer(.init("\r\n+QSSLURC: \"recv\",0,1\r\n")),

@@ -123,26 +123,31 @@ import Testing
             done.enter()
             let t = Thread {
                 defer { done.leave() }
+                var off = 0
+                var step = "open"
                 do {
                     let s = i < 4 ? try m.openSSL(host: "127.0.0.1", port: tls.port)
                                   : try m.openTCP(host: "127.0.0.1", port: tcp.port)
                     results.lock(); res.indexes.append(s); results.unlock()
                     let data = modemTestBytes(96 * 1024 + i * 777, seed: UInt64(100 + i))
                     var back: [UInt8] = []
-                    var off = 0
                     // Send a piece, read its echo: every thread keeps its own stream moving.
                     while off < data.count {
                         let n = min(4096 + i * 100, data.count - off)
                         let piece = Array(data[off..<(off + n)])
+                        step = "send"
                         let sent = try m.send(socket: s, piece, timeoutMs: 60_000)
                         if sent != n { throw ModemTestError("socket \(s): short send \(sent)/\(n)") }
+                        step = "read"
                         back += try modemReadAll(m, socket: s, count: n, timeoutMs: 60_000)
                         off += n
                     }
                     if back != data { throw ModemTestError("socket \(s): echo differs") }
+                    step = "close"
                     try m.closeSocket(s)
                 } catch {
-                    results.lock(); res.failures.append("thread \(i): \(error)"); results.unlock()
+                    let why = (error as? QsslError)?.detailText ?? "\(error)"
+                    results.lock(); res.failures.append("thread \(i): \(step) at byte \(off): \(why)"); results.unlock()
                 }
             }
             threads.append(t)
@@ -151,7 +156,7 @@ import Testing
         #expect(done.wait(timeout: .now() + 240) == .success)
         results.lock()
         defer { results.unlock() }
-        #expect(res.failures.isEmpty, "\(res.failures)")
+        #expect(res.failures.isEmpty, "\(res.failures)\nlast trace lines:\n\(rig.trace.tail(120))")
         #expect(Set(res.indexes).count == 6)
         // The back-off path ran: some sends were refused and retried.
         #expect(rig.trace.count(of: "SEND FAIL") > 0)

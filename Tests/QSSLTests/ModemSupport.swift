@@ -45,10 +45,21 @@ final class ModemTraceLog: @unchecked Sendable {
     private let lock = NSLock()
     private var sent: [String] = []
     private var finals: [String: Int] = [:]
+    /// The last lines both ways, with the time since the first, for the message of a failing test.
+    private var recent: [String] = []
+    private let t0 = Date()
     func add(_ dir: TraceDirection, _ s: String) {
         lock.lock()
         defer { lock.unlock() }
         if dir == .toModule { sent.append(s) } else if s == "SEND FAIL" || s == "SEND OK" { finals[s, default: 0] += 1 }
+        if recent.count >= 400 { recent.removeFirst(100) }
+        recent.append(String(format: "%.3f ", Date().timeIntervalSince(t0)) + (dir == .toModule ? "> " : "< ") + s)
+    }
+    /// The last `n` trace lines, one per line.
+    func tail(_ n: Int) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return recent.suffix(n).joined(separator: "\n")
     }
     /// How often the module answered `final` ("SEND FAIL", "SEND OK").
     func count(of final: String) -> Int {

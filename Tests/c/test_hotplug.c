@@ -333,6 +333,40 @@ static void plug_probe_open_unplug(const char *simbin, int echo_port) {
     CHECK(qssl_monitor_fd((qssl_monitor *)&ev) == QSSL_EINVAL, "not a monitor");
 }
 
+/* The PDP supervisor of a handle opened by identity goes on after a re-attach: it activates the context on the
+ * new port by itself. */
+static void supervisor_follows(const char *simbin) {
+    struct sim s1, s2;
+    start_sim(&s1, simbin);
+    link_dev("ttyUSB6", s1.pty);
+    plug_bridge("ttyUSB6");
+    char name[64], buf[256];
+    snprintf(name, sizeof name, "imei:%s", IMEI);
+    qssl_modem_options o;
+    qssl_modem_options_init(&o);
+    o.supervisor_apn = "CMNET";
+    qssl_modem *m = NULL;
+    REQUIRE(qssl_modem_open(name, &o, &m) == QSSL_OK, "open %s with the supervisor", name);
+    qssl_event ev;
+    CHECK(wait_modem_event(m, QSSL_EVENT_PDP_ACTIVATED, &ev), "the supervisor did not activate the context");
+    kill(s1.pid, SIGKILL);
+    unplug_bridge("ttyUSB6");
+    CHECK(wait_modem_event(m, QSSL_EVENT_DEVICE_GONE, &ev), "no DEVICE_GONE event");
+    waitpid(s1.pid, NULL, 0);
+    close(s1.out_fd);
+    start_sim(&s2, simbin);
+    link_dev("ttyUSB7", s2.pty);
+    plug_bridge("ttyUSB7");
+    REQUIRE(wait_modem_event(m, QSSL_EVENT_REATTACHED, &ev), "the handle did not re-attach");
+    int active = wait_modem_event(m, QSSL_EVENT_PDP_ACTIVATED, &ev);
+    CHECK(active, "no PDP activation on the new port");
+    CHECK(qssl_pdp_local_ip(m, buf, sizeof buf) > 0 && strchr(buf, '.'), "no local IP on ttyUSB7: %s", buf);
+    if (active) printf("supervisor: context active again on the re-attached port (%s)\n", buf);
+    qssl_modem_close(m);
+    sim_stop(&s2);
+    unplug_bridge("ttyUSB7");
+}
+
 /* qssl_monitor_close from another thread wakes a waiting qssl_monitor_next. */
 static qssl_monitor *closing_mon;
 static void *close_later(void *arg) {
@@ -401,6 +435,7 @@ int main(int argc, char **argv) {
     } else {
         enumeration();
         plug_probe_open_unplug(argv[1], atoi(argv[3]));
+        supervisor_follows(argv[1]);
         close_wakes_waiter();
     }
     g_object_unref(tb);

@@ -16,6 +16,9 @@ final class PendingRequest {
     let kind: Kind
     let request: ATRequest
     var deadline: UInt64
+    /// >= 0: the timeout counts from when the request starts (`deadline` is set then); it waits in the queue
+    /// without a limit.
+    var timeoutFromStartMs = -1
     let lateFinalWaitMs: Int
     let completion: (Result<ATResponse, QsslError>) -> Void
     /// The "+++" has been written.
@@ -117,6 +120,7 @@ public final class ATChannel: @unchecked Sendable {
         doneCond = Condition(lock: lock)
         readBuf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(64, options.readBufferSize), alignment: 8)
         events.reserveCapacity(16)
+        dialogue.payloadStallMs = options.payloadStallMs
     }
 
     deinit {
@@ -193,12 +197,15 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     /// Non-blocking submit; completion runs on the I/O thread. Requests run one at a time in FIFO order.
+    /// Unlike `execute`, `timeoutMs` counts from when the command is written: the request waits in the queue as
+    /// long as the requests before it take (a read of socket data must not time out while its answer arrives
+    /// because it waited behind others; see also `ChannelOptions.payloadStallMs`).
     /// After close() (or before start()) the completion runs at once on the calling thread with .closed
     /// (.invalidArgument before start()).
     public func submit(_ request: ATRequest, timeoutMs: Int,
                        completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
         enqueue(.command, request, timeoutMs: timeoutMs, lateFinalWaitMs: options.lateFinalWaitMs,
-                completion: completion)
+                fromStart: true, completion: completion)
     }
 
     /// Raw escape hatch: `at("AT+CSQ")` -> intermediate lines; throws .modem on ERROR/CME (lastCME set).
@@ -350,11 +357,13 @@ public final class ATChannel: @unchecked Sendable {
     }
 
     private func enqueue(_ kind: PendingRequest.Kind, _ request: ATRequest, timeoutMs: Int, lateFinalWaitMs: Int,
-                         completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
+                         fromStart: Bool = false, completion: @escaping (Result<ATResponse, QsslError>) -> Void) {
         lock.lock()
         nextID &+= 1
-        let p = PendingRequest(id: nextID, kind: kind, request: request, deadline: deadlineNs(afterMs: timeoutMs),
+        let p = PendingRequest(id: nextID, kind: kind, request: request,
+                               deadline: fromStart ? UInt64.max : deadlineNs(afterMs: timeoutMs),
                                lateFinalWaitMs: lateFinalWaitMs, completion: completion)
+        if fromStart { p.timeoutFromStartMs = timeoutMs }
         var refusal: QsslError? = nil
         if closedFlag || stopping {
             refusal = .closed
@@ -563,6 +572,7 @@ public final class ATChannel: @unchecked Sendable {
                 return
             }
             current = p
+            if p.timeoutFromStartMs >= 0 { p.deadline = deadlineNs(afterMs: p.timeoutFromStartMs) }
             dialogue.start(id: p.id, p.request, deadline: p.deadline, lateFinalWaitMs: p.lateFinalWaitMs,
                            into: &actions)
             applyActions()
@@ -678,6 +688,7 @@ public final class ATChannel: @unchecked Sendable {
         events.removeAll(keepingCapacity: true)
         parser.feed(UnsafeRawBufferPointer(rebasing: readBuf[start..<end]), into: &events)
         lastFedByte = readBuf[end - 1]
+        if parser.inPayload { dialogue.answerArriving(now: monotonicNs()) }
         var i = 0
         while i < events.count {
             handle(events[i])

@@ -373,10 +373,10 @@ public final class Modem: @unchecked Sendable {
 
     /// The channel reported the device gone: fail every socket once and tell the user. `of` names the channel
     /// that failed; a channel already replaced by a re-attach is no news.
-    func deviceLost(of failed: ObjectIdentifier? = nil) {
+    func deviceLost(of failed: ObjectIdentifier) {
         let first = lock.withLock { () -> Bool in
             if deviceGoneReported { return false }
-            if let failed, failed != linkLock.withLock({ ObjectIdentifier(link.channel) }) { return false }
+            if failed != linkLock.withLock({ ObjectIdentifier(link.channel) }) { return false }
             deviceGoneReported = true
             failAllLocked(.noDevice)
             return true

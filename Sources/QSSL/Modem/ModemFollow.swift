@@ -209,6 +209,7 @@ extension Modem {
         }
         deviceGoneReported = false
         pdpUp = false
+        superCond.broadcast()   // a supervisor waiting for the modem goes on with the new port
         // Data mode ended with the old port; the failed transparent socket must not block commands.
         transparentSocket = -1
         emitLocked(.reattached)

@@ -164,11 +164,21 @@ extension Modem {
     /// How many times the supervisor sent its reboot command (for tests and diagnostics).
     public var supervisorReboots: Int { lock.withLock { rebootCount } }
 
+    /// The port went away under the supervisor. A handle that follows its modem gets it back: wait for the
+    /// re-attach (or stop/close) and say whether to supervise the new port. A handle opened by path: false.
+    func awaitReattach() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while !supervisorStop && !isClosedFlag && follow != nil && deviceGoneReported { superCond.wait() }
+        return !supervisorStop && !isClosedFlag && follow != nil
+    }
+
     func supervise() {
         var failures = 0
         while true {
-            let (stop, up, cfg, o) = lock.withLock { (supervisorStop, pdpUp, pdpConfig, supervisorOptions) }
+            let (stop, wasUp, cfg, o) = lock.withLock { (supervisorStop, pdpUp, pdpConfig, supervisorOptions) }
             if stop { return }
+            var up = wasUp
             if !up, let cfg {
                 do throws(QsslError) {
                     // After +PDP DEACT the module stays in "PDP DEACT" and refuses AT+QIREGAPP until AT+QIDEACT;
@@ -176,8 +186,14 @@ extension Modem {
                     _ = try? exec(ATRequest(ATCommands.deactivatePDP), timeoutMs: 40_000)
                     _ = try activatePDP(cfg)
                     failures = 0
+                    up = true   // so that losing it (+PDP DEACT, RDY, a re-attach) ends the wait below at once
                 } catch {
-                    if error == .closed || error == .noDevice { return }
+                    if error == .closed { return }
+                    if error == .noDevice {
+                        if !awaitReattach() { return }
+                        failures = 0
+                        continue
+                    }
                     failures += 1
                     if failures >= o.attemptsBeforeReboot {
                         failures = 0

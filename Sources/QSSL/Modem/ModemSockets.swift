@@ -456,10 +456,11 @@ extension Modem {
         while true {
             attempt += 1
             let outcome: EscapeOutcome
+            let channel = self.channel   // the one this escape ran on: a re-attach may swap it meanwhile
             do throws(QsslError) {
                 outcome = try channel.exitDataMode()
             } catch {
-                if error == .noDevice { deviceLost() }
+                if error == .noDevice { deviceLost(of: ObjectIdentifier(channel)) }
                 if error == .timedOut && attempt < max(1, options.escapeAttempts) { continue }
                 throw record(error, command: "+++", message: error == .timedOut
                     ? "the module did not answer \"+++\" (\(attempt) tries): still in data mode" : "cannot leave data mode")

@@ -38,7 +38,7 @@ public struct ATDialogue: Sendable {
     struct Exchange: Sendable {
         let id: Int
         let request: ATRequest
-        let deadline: UInt64
+        var deadline: UInt64
         let lateFinalWaitMs: Int
         var lines: [String] = []
         var payloads: [ATPayload] = []
@@ -63,6 +63,8 @@ public struct ATDialogue: Sendable {
     public var resyncProbeMs = 500
     /// After RDY: the silence after an OK that makes it the probe's (the module answers in order, promptly).
     public var resyncQuietMs = 100
+    /// See `answerArriving`.
+    public var payloadStallMs = 5000
 
     public init() {}
 
@@ -135,6 +137,18 @@ public struct ATDialogue: Sendable {
             }
         } else if now >= r.probeAt &+ UInt64(resyncProbeMs) &* 1_000_000 {
             probe(now: now, into: &actions)
+        }
+    }
+
+    /// The module is answering the request in flight with a counted payload (bytes of it arrived at `now`): the
+    /// request does not time out before `payloadStallMs` pass without more. The module has already taken those
+    /// bytes out of its buffers; a request that gave up on them would lose them (its late answer is swallowed).
+    public mutating func answerArriving(now: UInt64) {
+        guard var c = current, c.resync == nil else { return }
+        let t = now &+ UInt64(max(0, payloadStallMs)) &* 1_000_000
+        if t > c.deadline {
+            c.deadline = t
+            current = c
         }
     }
 
@@ -245,6 +259,7 @@ public struct ATDialogue: Sendable {
             if var c = current {
                 c.payloads.append(p)
                 current = c
+                answerArriving(now: now)   // its final follows the payload
             }
 
         case .urc(let u):
