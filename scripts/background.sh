@@ -10,6 +10,7 @@ bg_line=
 start_bg() {
     bg_count=$((bg_count + 1))
     local out=$tmp/bg$bg_count.out
+    : >"$out"   # exists before the first look below, whenever the child gets to open it
     "$@" >"$out" 2>"$tmp/bg$bg_count.err" &
     local pid=$!
     bg_pids+=("$pid")

@@ -102,7 +102,8 @@ for t in "${targets[@]}"; do
     limit=(-max_total_time="$seconds")
     [ -n "$runs" ] && limit=(-runs="$runs")
     [ "$keep_going" = 1 ] && limit+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
-    printf '==> fuzz %s: %s\n' "$t" "${runs:+$runs runs}${runs:-$seconds s}"
+    if [ -n "$runs" ]; then what="$runs runs"; else what="$seconds s"; fi
+    printf '==> fuzz %s: %s\n' "$t" "$what"
     set +e
     "$bin" "$work" -max_len="$max_len" -rss_limit_mb=512 -malloc_limit_mb=64 -timeout=5 "${limit[@]}" \
         -dict="Tests/fuzz/$t.dict" -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,9 +31,13 @@ static inline int sim_start(struct sim *s, const char *bin, const char *const ar
     argv[n++] = bin;
     for (int i = 0; args && args[i] && n < 31; i++) argv[n++] = args[i];
     argv[n] = NULL;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        /* A test that crashes must not leave its module running. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(127);
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
