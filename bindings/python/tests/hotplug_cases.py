@@ -7,6 +7,7 @@ started under the wrapper can send uevents.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -29,9 +30,17 @@ BRIDGE = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-3"
 BY_ID = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KZP3L-if00-port0"
 
 
+def new_testbed():
+    """A new testbed, after the earlier ones are gone: a testbed's destructor unsets $UMOCKDEV_DIR, so one that a
+    reference cycle kept alive until a later garbage collection would take the mock environment away from the
+    test that runs then (seen: `qssl watch` then listened to the real system and saw no event)."""
+    gc.collect()
+    return UMockdev.Testbed.new()
+
+
 @pytest.fixture
 def testbed():
-    tb = UMockdev.Testbed.new()
+    tb = new_testbed()
     assert UMockdev.in_mock_environment(), "not under umockdev-wrapper"
     for name in ("ec25.umockdev", "board-uart.umockdev"):
         assert tb.add_from_file(str(UDEV / name))
@@ -244,28 +253,33 @@ def test_plain_path_handle_stays_detached(testbed, sims):
 CLI = os.environ.get("QSSL_CLI", "")
 
 
-def qssl_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def cli_env(tb) -> dict:
+    """The command's environment: this testbed's directory named explicitly, whatever happened to the process's."""
+    return dict(os.environ, UMOCKDEV_DIR=tb.get_root_dir())
+
+
+def qssl_cli(tb, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     assert CLI and Path(CLI).is_file(), f"QSSL_CLI={CLI!r}: build it (swift build --product qssl-cli)"
-    return subprocess.run([CLI, *args], capture_output=True, timeout=timeout)
+    return subprocess.run([CLI, *args], capture_output=True, timeout=timeout, env=cli_env(tb))
 
 
 def test_cli_devices(testbed):
-    p = qssl_cli("--json", "devices")
+    p = qssl_cli(testbed, "--json", "devices")
     assert p.returncode == 0, p
     devs = json.loads(p.stdout)["devices"]
     assert [(d["path"], d["kind"], d["vid"], d["pid"], d["interface"], d["usb_path"]) for d in devs] == [
         ("/dev/ttyUSB2", "quectel-usb", "2c7c", "0125", 2, "1-1")]
-    p = qssl_cli("devices")
+    p = qssl_cli(testbed, "devices")
     assert p.returncode == 0 and p.stdout.decode().startswith("/dev/ttyUSB2  quectel-usb  2c7c:0125 if2  usb 1-1"), p
-    every = json.loads(qssl_cli("--json", "devices", "--all").stdout)["devices"]
+    every = json.loads(qssl_cli(testbed, "--json", "devices", "--all").stdout)["devices"]
     assert {d["path"]: d["kind"] for d in every}["/dev/ttyS0"] == "other"
-    assert qssl_cli("devices", "--bogus").returncode == 2
+    assert qssl_cli(testbed, "devices", "--bogus").returncode == 2
 
 
 def test_cli_watch_reports_add_and_remove(testbed, sims):
     sim = sims()
     w = subprocess.Popen([CLI, "--json", "watch", "--count", "2", "--timeout", "30000"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=subprocess.PIPE, env=cli_env(testbed))
     try:
         assert b"watching serial ports" in w.stderr.readline()   # the monitor is open: events from now on
         plug(testbed, sim, "ttyUSB4")
@@ -281,18 +295,18 @@ def test_cli_watch_reports_add_and_remove(testbed, sims):
 
 
 def test_cli_default_device_is_the_only_candidate(sims):
-    tb = UMockdev.Testbed.new()
+    tb = new_testbed()
     assert tb.add_from_file(str(UDEV / "board-uart.umockdev"))
-    p = qssl_cli("info")
+    p = qssl_cli(tb, "info")
     assert p.returncode == 3 and b"no modem found" in p.stderr, p
     sim = sims()
     plug(tb, sim, "ttyUSB4")
-    p = qssl_cli("--json", "info")
+    p = qssl_cli(tb, "--json", "info")
     assert p.returncode == 0, p
     doc = json.loads(p.stdout)
     assert (doc["device"], doc["imei"], doc["model"]) == ("/dev/ttyUSB4", IMEI, "Quectel_M66")
     tb.add_from_file(str(UDEV / "ec25.umockdev"))
-    p = qssl_cli("info")
+    p = qssl_cli(tb, "info")
     assert p.returncode == 2 and b"several candidate ports (/dev/ttyUSB2, /dev/ttyUSB4)" in p.stderr, p
     unplug(tb, "ttyUSB4")
     del tb
