@@ -10,12 +10,9 @@ target=host
 if [ "${1:-}" = --target ]; then target=$2; shift 2; fi
 dir=${1:-$root/.build-lib/$target}
 sim=${QSSL_SIM:-$root/.build/debug/qssl-sim}
-case $target in
-    host) run=() ;;
-    aarch64) run=(qemu-aarch64) ;;
-    armhf) run=(qemu-arm) ;;
-    *) echo "check-cli.sh: unknown target $target" >&2; exit 2 ;;
-esac
+# shellcheck source=targets.sh
+. "$root/scripts/targets.sh"
+qssl_target_runner "$target"
 die() { echo "check-cli ($target): FAIL: $*" >&2; exit 1; }
 [ -x "$dir/qssl" ] || die "no $dir/qssl (scripts/embedded-cli.sh --target $target)"
 [ -x "$sim" ] || die "qssl-sim not found at $sim (swift build --product qssl-sim)"
@@ -23,7 +20,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/qssl-check-cli.XXXXXX")
 # shellcheck source=background.sh
 . "$root/scripts/background.sh"
 trap 'stop_bg; rm -rf "$tmp"' EXIT
-qssl=("${run[@]}" "$dir/qssl")
+qssl=("${run_prefix[@]}" "$dir/qssl")
 
 "${qssl[@]}" --version | grep -q '^qssl [0-9]' || die "--version"
 start_bg "$sim"

@@ -8,7 +8,19 @@
 # libudev.h is not in the cross sysroots; Debian's multiarch libudev-dev:arm64/:armhf put it in /usr/include (the
 # same for every architecture): a copy of it alone, searched after the sysroot, so that no other host header is
 # taken.
+# The tool prefix and how to run the target's binaries here, alone (no files touched):
+#   qssl_target_runner TARGET   sets cross and run_prefix
+qssl_target_runner() {
+    case $1 in
+        host) cross=; run_prefix=() ;;
+        aarch64) cross=aarch64-linux-gnu-; run_prefix=(qemu-aarch64) ;;
+        armhf) cross=arm-linux-gnueabihf-; run_prefix=(qemu-arm) ;;
+        *) echo "$0: unknown target $1 (host, aarch64, armhf)" >&2; return 2 ;;
+    esac
+}
+
 qssl_target() {
+    qssl_target_runner "$1" || return
     local udev_header=(-Xcc -idirafter -Xcc "$2/include-udev")
     if [ "$1" != host ]; then
         mkdir -p "$2/include-udev"
@@ -17,25 +29,24 @@ qssl_target() {
     fi
     case $1 in
         host)
-            triple=$(uname -m)-unknown-linux-gnu; cross=
-            target_flags=(); extra_link=(); opt=-Osize; run_prefix=() ;;
+            triple=$(uname -m)-unknown-linux-gnu
+            target_flags=(); extra_link=(); opt=-Osize ;;
         aarch64)
-            triple=aarch64-none-none-elf; cross=aarch64-linux-gnu-
+            triple=aarch64-none-none-elf
             target_flags=(-Xcc --sysroot=/usr/aarch64-linux-gnu -Xcc -I/usr/aarch64-linux-gnu/include
                           -Xcc -D__linux__ -Xcc -D__unix__ "${udev_header[@]}")
             # -Osize code for this target crashes: a short trace line ("RDY") reaches the log callback as a
             # corrupt String (C tests test_threads, test_secrets under qemu-aarch64; not the machine outliner).
             # -O does not.
-            extra_link=(-L/usr/lib/aarch64-linux-gnu); opt=-O; run_prefix=(qemu-aarch64) ;;
+            extra_link=(-L/usr/lib/aarch64-linux-gnu); opt=-O ;;
         armhf)
-            triple=armv7-none-none-eabi; cross=arm-linux-gnueabihf-
+            triple=armv7-none-none-eabi
             target_flags=(-Xcc -mfloat-abi=hard -Xcc --sysroot=/usr/arm-linux-gnueabihf
                           -Xcc -I/usr/arm-linux-gnueabihf/include -Xcc -D__linux__ -Xcc -D__unix__
                           "${udev_header[@]}")
             # The ARM EHABI unwind tables name __aeabi_unwind_cpp_pr0: from libgcc_eh.a, not libgcc_s.so.1 (which
             # a router may not have).
-            extra_link=(-static-libgcc -L/usr/lib/arm-linux-gnueabihf); opt=-Osize; run_prefix=(qemu-arm) ;;
-        *) echo "$0: unknown target $1 (host, aarch64, armhf)" >&2; return 2 ;;
+            extra_link=(-static-libgcc -L/usr/lib/arm-linux-gnueabihf); opt=-Osize ;;
     esac
     local tool
     for tool in gcc ld ar objcopy strip readelf; do

@@ -5,10 +5,6 @@
 struct SmallMap<Key: Equatable, Value> {
     private(set) var entries: [(key: Key, value: Value)] = []
 
-    var count: Int { entries.count }
-    var isEmpty: Bool { entries.isEmpty }
-    var keys: [Key] { entries.map { $0.key } }
-
     private func index(of key: Key) -> Int? {
         var i = 0
         while i < entries.count {
