@@ -8,6 +8,20 @@ import Testing
 /// Byte-exact streams through the Modem API: a 10 MB echo, six sockets from six threads, a remote close
 /// with data still buffered, PDP loss and module reset.
 @Suite struct ModemStreamTests {
+    /// How long a stream may make no progress before a test calls it stalled. Progress, not a total time, decides:
+    /// on a busy machine the fragmenting module is slow (it yields the CPU after every short write), but a stream
+    /// that stops is a failure.
+    static let stallSeconds: TimeInterval = 60
+
+    /// One `recv` of up to 64 KB that waits 2 s; nil when nothing came in that time.
+    static func recvSome(_ m: Modem, socket: Int) throws -> [UInt8]? {
+        do {
+            return try m.recv(socket: socket, maxCount: 65536, timeoutMs: 2000)
+        } catch let e as QsslError where e == .timedOut {
+            return nil
+        }
+    }
+
     /// Sends `data` on `socket` from one thread while this thread reads the echo; the writer stays at most
     /// `window` bytes ahead so the module's buffers never fill both ways.
     static func echo(_ m: Modem, socket: Int, _ data: [UInt8], window: Int = 48 * 1024) throws -> [UInt8] {
@@ -42,14 +56,17 @@ import Testing
         writer.start()
         var out: [UInt8] = []
         out.reserveCapacity(data.count)
-        let deadline = Date().addingTimeInterval(300)
+        var lastProgress = Date()
         while out.count < data.count {
             lock.lock()
             let we = sh.writeError
             lock.unlock()
             if let we { throw we }
-            if Date() > deadline { throw ModemTestError("echo timed out at \(out.count) bytes") }
-            let chunk = try m.recv(socket: socket, maxCount: 65536, timeoutMs: 2000)
+            if Date().timeIntervalSince(lastProgress) > Self.stallSeconds {
+                throw ModemTestError("echo stalled at \(out.count) bytes: nothing for \(Int(Self.stallSeconds)) s")
+            }
+            guard let chunk = try Self.recvSome(m, socket: socket) else { continue }
+            lastProgress = Date()
             if chunk.isEmpty { throw ModemTestError("end of stream after \(out.count) bytes") }
             out += chunk
             lock.lock()
@@ -114,6 +131,7 @@ import Testing
             let lock = NSLock()
             var failures: [String] = []
             var indexes: [Int] = []
+            var echoed = 0
         }
         let res = Results()
         let results = res.lock
@@ -140,6 +158,7 @@ import Testing
                         if sent != n { throw ModemTestError("socket \(s): short send \(sent)/\(n)") }
                         step = "read"
                         back += try modemReadAll(m, socket: s, count: n, timeoutMs: 60_000)
+                        results.lock(); res.echoed += n; results.unlock()
                         off += n
                     }
                     if back != data { throw ModemTestError("socket \(s): echo differs") }
@@ -153,7 +172,22 @@ import Testing
             threads.append(t)
             t.start()
         }
-        #expect(done.wait(timeout: .now() + 240) == .success)
+        var seen = -1
+        var lastProgress = Date()
+        var stalled = false
+        while done.wait(timeout: .now() + 5) == .timedOut {
+            results.lock()
+            let echoed: Int = res.echoed
+            results.unlock()
+            if echoed != seen {
+                seen = echoed
+                lastProgress = Date()
+            } else if Date().timeIntervalSince(lastProgress) > Self.stallSeconds {
+                stalled = true
+                break
+            }
+        }
+        #expect(!stalled, "no byte echoed for \(Int(Self.stallSeconds)) s after \(seen)\n\(rig.trace.tail(120))")
         results.lock()
         defer { results.unlock() }
         #expect(res.failures.isEmpty, "\(res.failures)\nlast trace lines:\n\(rig.trace.tail(120))")
@@ -175,10 +209,16 @@ import Testing
         let m = rig.modem
         _ = try rig.bringUp()
         let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
-        // Wait for the close event without reading anything.
+        // Wait for the close event without reading anything, as long as bytes keep arriving.
         var closed = false
-        let deadline = Date().addingTimeInterval(30)
-        while !closed && Date() < deadline {
+        var buffered = -1
+        var lastProgress = Date()
+        while !closed && Date().timeIntervalSince(lastProgress) < Self.stallSeconds {
+            let now: Int = m.available(socket: s)
+            if now != buffered {
+                buffered = now
+                lastProgress = Date()
+            }
             if let e = m.events.pop(timeoutMs: 500), e == .socketClosed(socket: s) { closed = true }
         }
         #expect(closed)
