@@ -385,8 +385,10 @@ struct ChannelTests {
     }
 
     /// A payload that has begun is read to its end even when the request's deadline passes meanwhile: only
-    /// `payloadStallMs` without a byte would end it.
-    @Test func payloadArrivingPastTheDeadlineIsNotCut() throws {
+    /// `payloadStallMs` without a byte would end it. The same for a blocking `execute` (a raw AT+QSSLRECV typed by
+    /// the user), whose caller is not given up on while its payload arrives, past its timeout and the 2 s margin.
+    @Test(arguments: [false, true])
+    func payloadArrivingPastTheDeadlineIsNotCut(blocking: Bool) throws {
         var o = testOptions()
         o.payloadStallMs = 60_000
         let (c, t) = try scripted([
@@ -396,10 +398,21 @@ struct ChannelTests {
         defer { c.close() }
         let read = Collector<Result<ATResponse, QsslError>>()
         let start = Date()
-        c.submit(ATRequest("AT+QSSLRECV=0,1,1500"), timeoutMs: 200) { read.append($0) }
+        let request = ATRequest("AT+QSSLRECV=0,1,1500")
+        if blocking {
+            Thread {
+                do throws(QsslError) {
+                    read.append(.success(try c.execute(request, timeoutMs: 200)))
+                } catch {
+                    read.append(.failure(error))
+                }
+            }.start()
+        } else {
+            c.submit(request, timeoutMs: 200) { read.append($0) }
+        }
         #expect(eventually { t.finished })
-        // At least the deadline and more: however busy the machine, the rest comes after the deadline passed.
-        #expect(eventually(timeoutMs: 10_000) { Date().timeIntervalSince(start) > 0.5 })
+        // Past the deadline and the margin, however busy the machine: the rest comes after both passed.
+        #expect(eventually(timeoutMs: 20_000) { Date().timeIntervalSince(start) > 3 })
         #expect(read.all.isEmpty)
         t.inject(.init("lo\r\nOK\r\n"))
         #expect(read.wait { !$0.isEmpty })
@@ -558,10 +571,14 @@ struct ChannelTests {
         #expect(t.finished)
     }
 
-    @Test(arguments: [1, 3, 8, 64])
-    func rawModeFromAURCHandlerStartsRightBehindItsLine(maxRead: Int) throws {
-        // Transparent AT+QSSLOPEN: data follows the "+QSSLOPEN: 1,0" URC at once, maybe in the same read.
-        let t = ScriptedTransport([.answer(.init("\r\n+QSSLOPEN: 1,0\r\nDATA\r\nOK\r\n\nmore"))], maxRead: maxRead)
+    /// Transparent AT+QSSLOPEN: data follows the "+QSSLOPEN: 1,0" URC at once, maybe in the same read, and on a
+    /// slow host maybe in one read with the command's OK before it (`afterAnswer`).
+    @Test(arguments: [(false, 1), (false, 3), (false, 8), (false, 64), (true, 8), (true, 64), (true, 4096)])
+    func rawModeFromAURCHandlerStartsRightBehindItsLine(afterAnswer: Bool, maxRead: Int) throws {
+        let open = "AT+QSSLOPEN=1,1,\"h\",443,1"
+        let urcAndData = "\r\n+QSSLOPEN: 1,0\r\nDATA\r\n+CREG: 1\r\nOK\r\n\nmore"
+        let t = ScriptedTransport(afterAnswer ? [.expect(.init(open + "\r")), .answer(.init("\r\nOK\r\n" + urcAndData))]
+                                              : [.answer(.init(urcAndData))], maxRead: maxRead)
         let c = ATChannel(transport: t, options: testOptions())
         defer { c.close() }
         let raw = Collector<UInt8>()
@@ -570,9 +587,11 @@ struct ChannelTests {
             if urc == .sslOpen(ssid: 1, code: 0) { c.enterDataMode(exitLines: ["+QSSLURC: \"closed\",1"]) }
         }
         try c.startIO()
-        let want = [UInt8]("DATA\r\nOK\r\n\nmore")
+        if afterAnswer { #expect(try c.execute(ATRequest(open), timeoutMs: 2000).final == .ok) }
+        let want = [UInt8]("DATA\r\n+CREG: 1\r\nOK\r\n\nmore")
         #expect(raw.wait { $0.count >= want.count })
         #expect(raw.all == want)
+        #expect(t.mismatches.isEmpty)
     }
 
     @Test func openCloseLeavesNoFdOrThread() throws {

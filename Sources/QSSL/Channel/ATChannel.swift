@@ -79,6 +79,8 @@ public final class ATChannel: @unchecked Sendable {
     /// enterDataMode() from another thread: applied by the I/O thread before its next read.
     private var pendingDataMode: [String]?
     private var lastCMEStorage: Int?
+    /// When the I/O thread last fed bytes of a counted payload (0: never); lets `perform` outwait a long read.
+    private var payloadSeenNs: UInt64 = 0
 
     // I/O thread state.
     private var parser = ATParser()
@@ -343,12 +345,21 @@ public final class ATChannel: @unchecked Sendable {
                 doneCond.broadcast()
             }
         }
-        // The I/O thread enforces the deadline; the extra margin only guards against a wedged handler.
-        let hardDeadline = deadlineNs(afterMs: timeoutMs) &+ 2_000_000_000
+        // The I/O thread enforces the deadline; the extra margin only guards against a wedged handler. A counted
+        // payload still arriving moves the I/O thread's deadline (ATDialogue.answerArriving), so it moves this one
+        // too: giving up here would drop bytes the module has already taken out of its buffer.
+        var hardDeadline = deadlineNs(afterMs: timeoutMs) &+ 2_000_000_000
+        let stallNs = UInt64(max(0, options.payloadStallMs)) &* 1_000_000 &+ 2_000_000_000
         lock.lock()
         defer { lock.unlock() }
         while box.result == nil {
-            if !doneCond.wait(untilNs: hardDeadline) && box.result == nil { throw .timedOut }
+            if !doneCond.wait(untilNs: hardDeadline) && box.result == nil {
+                if payloadSeenNs != 0 && payloadSeenNs &+ stallNs > hardDeadline {
+                    hardDeadline = payloadSeenNs &+ stallNs
+                    continue
+                }
+                throw .timedOut
+            }
         }
         switch box.result! {
         case .success(let r): return r
@@ -662,10 +673,11 @@ public final class ATChannel: @unchecked Sendable {
                 // read (a final result, a payload and what follows it) ended ATO first (found by the dialogue fuzz
                 // target). ATO's answer is a dozen bytes.
                 end = start + 1
-            } else if current == nil && !parser.rawMode && !parser.inPayload {
-                // Idle: one line at a time, so a URC handler that calls enterDataMode() (transparent open) switches
-                // the parser right behind its line. Idle traffic is a few URCs; commands and payloads take the whole
-                // chunk at once.
+            } else if !parser.rawMode && !parser.inPayload {
+                // One line at a time, so a URC handler that calls enterDataMode() (transparent open) switches the
+                // parser right behind its line, even when the line shares a read with a command's answer (the OK
+                // of AT+QSSLOPEN, the +QSSLOPEN URC and the first data arrive together when the host is slow:
+                // found by the loaded soak). A payload, once its header is parsed, takes the rest of the chunk.
                 var i = start
                 while i < n {
                     let b = readBuf[i]
@@ -688,7 +700,11 @@ public final class ATChannel: @unchecked Sendable {
         events.removeAll(keepingCapacity: true)
         parser.feed(UnsafeRawBufferPointer(rebasing: readBuf[start..<end]), into: &events)
         lastFedByte = readBuf[end - 1]
-        if parser.inPayload { dialogue.answerArriving(now: monotonicNs()) }
+        if parser.inPayload {
+            let now = monotonicNs()
+            dialogue.answerArriving(now: now)
+            lock.withLock { payloadSeenNs = now }
+        }
         var i = 0
         while i < events.count {
             handle(events[i])

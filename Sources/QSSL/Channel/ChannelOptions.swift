@@ -27,7 +27,7 @@ public struct ChannelOptions: Sendable {
     public var escapeStallMs: Int = 10_000
     /// Once a counted payload (+QSSLRECV, +QIRD) has begun, its request does not time out while the payload keeps
     /// coming: only this long without a byte of it ends the request. The module has taken those bytes out of its
-    /// buffers, so giving up on them would lose them.
+    /// buffers, so giving up on them would lose them. A blocking `execute` waits for such a payload past its timeout.
     public var payloadStallMs: Int = 5000
     /// Bytes read per read() call; the buffer is allocated once.
     public var readBufferSize: Int = 16384
