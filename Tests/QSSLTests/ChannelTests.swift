@@ -571,14 +571,30 @@ struct ChannelTests {
         #expect(t.finished)
     }
 
-    /// Transparent AT+QSSLOPEN: data follows the "+QSSLOPEN: 1,0" URC at once, maybe in the same read, and on a
-    /// slow host maybe in one read with the command's OK before it (`afterAnswer`).
-    @Test(arguments: [(false, 1), (false, 3), (false, 8), (false, 64), (true, 8), (true, 64), (true, 4096)])
-    func rawModeFromAURCHandlerStartsRightBehindItsLine(afterAnswer: Bool, maxRead: Int) throws {
-        let open = "AT+QSSLOPEN=1,1,\"h\",443,1"
+    /// What shares a read with the "+QSSLOPEN: 1,0" URC and the data behind it (on a slow host, anything).
+    enum BeforeOpenURC: CaseIterable { case nothing, openAnswer, otherSocketsPayload }
+
+    /// Transparent AT+QSSLOPEN: data follows the "+QSSLOPEN: 1,0" URC at once, maybe in the same read, maybe
+    /// behind the command's OK or another socket's read in that read.
+    @Test(arguments: [(BeforeOpenURC.nothing, 1), (.nothing, 3), (.nothing, 8), (.nothing, 64), (.openAnswer, 8),
+                      (.openAnswer, 64), (.openAnswer, 4096), (.otherSocketsPayload, 64), (.otherSocketsPayload, 4096)])
+    func rawModeFromAURCHandlerStartsRightBehindItsLine(before: BeforeOpenURC, maxRead: Int) throws {
         let urcAndData = "\r\n+QSSLOPEN: 1,0\r\nDATA\r\n+CREG: 1\r\nOK\r\n\nmore"
-        let t = ScriptedTransport(afterAnswer ? [.expect(.init(open + "\r")), .answer(.init("\r\nOK\r\n" + urcAndData))]
-                                              : [.answer(.init(urcAndData))], maxRead: maxRead)
+        let command: String
+        let steps: [ScriptedTransport.Step]
+        switch before {
+        case .nothing:
+            command = ""
+            steps = [.answer(.init(urcAndData))]
+        case .openAnswer:
+            command = "AT+QSSLOPEN=1,1,\"h\",443,1"
+            steps = [.expect(.init(command + "\r")), .answer(.init("\r\nOK\r\n" + urcAndData))]
+        case .otherSocketsPayload:
+            command = "AT+QSSLRECV=0,2,1500"
+            steps = [.expect(.init(command + "\r")),
+                     .answer(.init("\r\n+QSSLRECV: 1.2.3.4:443,TCP,7\r\nab\r\nOK\r\r\nOK\r\n" + urcAndData))]
+        }
+        let t = ScriptedTransport(steps, maxRead: maxRead)
         let c = ATChannel(transport: t, options: testOptions())
         defer { c.close() }
         let raw = Collector<UInt8>()
@@ -587,7 +603,11 @@ struct ChannelTests {
             if urc == .sslOpen(ssid: 1, code: 0) { c.enterDataMode(exitLines: ["+QSSLURC: \"closed\",1"]) }
         }
         try c.startIO()
-        if afterAnswer { #expect(try c.execute(ATRequest(open), timeoutMs: 2000).final == .ok) }
+        if !command.isEmpty {
+            let r = try c.execute(ATRequest(command), timeoutMs: 2000)
+            #expect(r.final == .ok)
+            if before == .otherSocketsPayload { #expect(r.payloads.first?.data == Array("ab\r\nOK\r".utf8)) }
+        }
         let want = [UInt8]("DATA\r\n+CREG: 1\r\nOK\r\n\nmore")
         #expect(raw.wait { $0.count >= want.count })
         #expect(raw.all == want)

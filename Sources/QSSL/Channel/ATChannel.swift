@@ -673,11 +673,14 @@ public final class ATChannel: @unchecked Sendable {
                 // read (a final result, a payload and what follows it) ended ATO first (found by the dialogue fuzz
                 // target). ATO's answer is a dozen bytes.
                 end = start + 1
-            } else if !parser.rawMode && !parser.inPayload {
+            } else if !parser.rawMode && parser.inPayload {
+                // A payload's own bytes in one piece; what follows it goes line by line, as below.
+                end = min(n, start + max(1, parser.payloadBytesLeft))
+            } else if !parser.rawMode {
                 // One line at a time, so a URC handler that calls enterDataMode() (transparent open) switches the
                 // parser right behind its line, even when the line shares a read with a command's answer (the OK
-                // of AT+QSSLOPEN, the +QSSLOPEN URC and the first data arrive together when the host is slow:
-                // found by the loaded soak). A payload, once its header is parsed, takes the rest of the chunk.
+                // of AT+QSSLOPEN, or a payload of another socket, then the +QSSLOPEN URC and the first data arrive
+                // together when the host is slow: found by the loaded soak).
                 var i = start
                 while i < n {
                     let b = readBuf[i]

@@ -76,6 +76,9 @@ public struct ATParser: Sendable {
         }
     }
 
+    /// Bytes of the counted payload still to come (0 outside one, and right after its header until its LF).
+    public var payloadBytesLeft: Int { state == .payload ? payloadRemaining : 0 }
+
     /// Convenience for tests.
     public mutating func feed(_ bytes: [UInt8]) -> [ATEvent] {
         var events: [ATEvent] = []
