@@ -310,4 +310,25 @@ struct LineCase: Sendable, CustomStringConvertible {
         #expect(ev.last == .final(.ok))
         if case .line(let s) = ev.first { #expect(s.hasSuffix("A")) } else { Issue.record("expected a line") }
     }
+
+    /// The reader's pieces: a line through its first CR or LF, the rest of a payload, one byte while waiting for
+    /// CONNECT, everything in raw mode.
+    @Test func pieceLengthEndsWhereAHandlerMaySwitchModes() {
+        func piece(_ p: ATParser, _ text: String, waiting: Bool = false) -> Int {
+            Array(text.utf8).withUnsafeBytes { p.pieceLength($0, waitingForConnect: waiting) }
+        }
+        var p = ATParser()
+        #expect(piece(p, "\r\n+QSSLOPEN: 1,0\r\nDATA") == 1)
+        #expect(piece(p, "+QSSLOPEN: 1,0\r\nDATA") == 15)
+        #expect(piece(p, "no line end") == 11)
+        #expect(piece(p, "") == 0)
+        #expect(piece(p, "\r\nCONNECT\r\n", waiting: true) == 1)
+        _ = p.feed(Wire.bytes("\r\n+QSSLRECV: 1.2.3.4:443,TCP,5\r"))
+        #expect(piece(p, "\nhello\r\nOK\r\n") == 1)          // the header's LF
+        _ = p.feed(Wire.bytes("\nhe"))
+        #expect(p.payloadBytesLeft == 3)
+        #expect(piece(p, "llo\r\nOK\r\n\r\n+QSSLOPEN: 1,0\r\n") == 3)
+        p.rawMode = true
+        #expect(piece(p, "\r\nOK\r\n") == 6)
+    }
 }

@@ -5,9 +5,11 @@
 //   selector bit 7 set:   the clock advances (selector & 0x7F) * 50 ms before the bytes
 //   selector bit 7 clear: if the dialogue is idle, request table[selector % table.count] starts (deadline 1 s)
 // The segment's module bytes are fed whole in one run and in chunks (sizes from the bytes themselves) in a second
-// run, each cut further by the channel's rule (one byte at a time while ATO waits for CONNECT). Invariants: no crash or hang; both runs give the same actions (traces included): the dialogue's decisions do
-// not depend on how the module's bytes were cut; every started request completes exactly once by the end (after
-// a far tick and an abort); the dialogue is idle then; a start only ever happens when it was idle.
+// run, each cut further by the channel's rule (ATParser.pieceLength). As the modem layer does for a transparent
+// open, a "+QSSLOPEN: <n>,0" URC switches to data mode right behind its line; raw bytes are the socket's data, not
+// the dialogue's. Invariants: no crash or hang; both runs give the same actions (traces included) and the same data:
+// the outcome does not depend on how the module's bytes were cut; every started request completes exactly once by
+// the end (after a far tick and an abort); the dialogue is idle then; a start only ever happens when it was idle.
 
 let dialogueRequests: [ATRequest] = {
     var r: [ATRequest] = [ATRequest("AT"), ATRequest("AT+CPIN?"), ATRequest("AT+QSSLSTATE"),
@@ -47,29 +49,56 @@ func runDialogue(_ input: [UInt8], chunked: Bool) -> [String] {
     var started: [Int: Int] = [:]       // id -> completions seen
     var now: UInt64 = 1_000_000_000
     var nextID = 0
+    var data: [UInt8] = []              // raw bytes not yet put in `out` (raw events are cut per feed call)
+    var enterDataMode = false
+    var skipLF = false
+    func flushData() {
+        if data.isEmpty { return }
+        out.append("data " + traceText(data, limit: 1 << 16))
+        data.removeAll(keepingCapacity: true)
+    }
     func apply() {
         for a in actions {
+            if case .urc(.sslOpen(ssid: _, code: 0)) = a { enterDataMode = true }
             if case .complete(let id, _) = a {
                 guard started[id] != nil else { fatalError("dialogue: completion of an unknown request \(id)") }
                 started[id]! += 1
                 if started[id]! > 1 { fatalError("dialogue: request \(id) completed twice") }
             }
+            flushData()
             out.append(describe(a))
         }
         actions.removeAll(keepingCapacity: true)
     }
-    // The channel's feeding rule (ATChannel.feed): while the dialogue waits for a CONNECT that starts data mode, one
-    // byte at a time, so whatever ends the request first is seen before the parser decides about CONNECT.
+    // The channel's feeding (ATChannel.feed, handle, installDataMode).
     func feed(_ bytes: ArraySlice<UInt8>) {
         var start = bytes.startIndex
         while start < bytes.endIndex {
-            var end = bytes.endIndex
-            if dialogue.rawOnConnect && !parser.rawMode { end = start + 1 }
+            let end = start + bytes[start...].withUnsafeBytes {
+                parser.pieceLength($0, waitingForConnect: dialogue.rawOnConnect)
+            }
             parser.rawOnConnect = dialogue.rawOnConnect
             events.removeAll(keepingCapacity: true)
             bytes[start..<end].withUnsafeBytes { parser.feed($0, into: &events) }
-            for e in events { dialogue.handle(e, now: now, into: &actions) }
-            apply()
+            for e in events {
+                if case .raw(var b) = e {
+                    if skipLF {
+                        skipLF = false
+                        if b.first == 0x0A { b.removeFirst() }
+                    }
+                    data += b
+                } else {
+                    dialogue.handle(e, now: now, into: &actions)
+                    apply()
+                }
+            }
+            if enterDataMode {
+                enterDataMode = false
+                if !parser.rawMode {
+                    skipLF = bytes[end - 1] == 0x0D
+                    parser.rawMode = true
+                }
+            }
             start = end
         }
     }
@@ -80,7 +109,9 @@ func runDialogue(_ input: [UInt8], chunked: Bool) -> [String] {
         if j > i {
             let selector = input[i]
             // The channel leaves data mode between segments; so does the harness.
+            flushData()
             parser.rawMode = false
+            skipLF = false
             if selector & 0x80 != 0 {
                 now += UInt64(selector & 0x7F) * 50_000_000
                 dialogue.tick(now: now, into: &actions)
@@ -107,6 +138,7 @@ func runDialogue(_ input: [UInt8], chunked: Bool) -> [String] {
         }
         i = j + 1
     }
+    flushData()
     now += 10_000_000_000
     dialogue.tick(now: now, into: &actions)
     apply()

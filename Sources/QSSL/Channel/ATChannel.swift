@@ -667,28 +667,10 @@ public final class ATChannel: @unchecked Sendable {
     private func feed(_ n: Int) {
         var start = 0
         while start < n {
-            var end = n
-            if dialogue.rawOnConnect && !parser.rawMode {
-                // While ATO waits, one byte at a time: CONNECT turns the stream raw only if nothing earlier in the same
-                // read (a final result, a payload and what follows it) ended ATO first (found by the dialogue fuzz
-                // target). ATO's answer is a dozen bytes.
-                end = start + 1
-            } else if !parser.rawMode && parser.inPayload {
-                // A payload's own bytes in one piece; what follows it goes line by line, as below.
-                end = min(n, start + max(1, parser.payloadBytesLeft))
-            } else if !parser.rawMode {
-                // One line at a time, so a URC handler that calls enterDataMode() (transparent open) switches the
-                // parser right behind its line, even when the line shares a read with a command's answer (the OK
-                // of AT+QSSLOPEN, or a payload of another socket, then the +QSSLOPEN URC and the first data arrive
-                // together when the host is slow: found by the loaded soak).
-                var i = start
-                while i < n {
-                    let b = readBuf[i]
-                    i += 1
-                    if b == 0x0A || b == 0x0D { break }
-                }
-                end = i
-            }
+            // Pieces end where a handler may switch the parser (ATParser.pieceLength): a transparent open's URC,
+            // ATO's CONNECT. Losing that boundary loses socket data when the host is slow (found by the soak).
+            let end = start + parser.pieceLength(UnsafeRawBufferPointer(rebasing: readBuf[start..<n]),
+                                                 waitingForConnect: dialogue.rawOnConnect)
             feedPiece(start, end)
             start = end
             if let lines = ioPendingDataMode {

@@ -79,6 +79,26 @@ public struct ATParser: Sendable {
     /// Bytes of the counted payload still to come (0 outside one, and right after its header until its LF).
     public var payloadBytesLeft: Int { state == .payload ? payloadRemaining : 0 }
 
+    /// How many of `bytes` (what the reader has not fed yet) to feed in the next call, so that whoever reacts to an
+    /// event can switch modes right behind its line: everything in raw mode; one byte while a command waits for
+    /// the CONNECT that starts data mode (`waitingForConnect`: CONNECT turns the stream raw only if nothing earlier
+    /// in the same read ended that command first); the rest of a counted payload; otherwise one line, through its
+    /// first CR or LF (a URC such as a transparent "+QSSLOPEN: <n>,0" is followed by data at once, maybe in the
+    /// same read as a command's answer or another socket's payload).
+    public func pieceLength(_ bytes: UnsafeRawBufferPointer, waitingForConnect: Bool) -> Int {
+        if rawMode { return bytes.count }
+        if bytes.isEmpty { return 0 }
+        if waitingForConnect { return 1 }
+        if inPayload { return min(bytes.count, max(1, payloadBytesLeft)) }
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            i += 1
+            if b == 0x0A || b == 0x0D { break }
+        }
+        return i
+    }
+
     /// Convenience for tests.
     public mutating func feed(_ bytes: [UInt8]) -> [ATEvent] {
         var events: [ATEvent] = []
