@@ -133,6 +133,16 @@ func modemReadAll(_ m: Modem, socket: Int, count: Int, timeoutMs: Int = 30_000) 
     return out
 }
 
+/// nil when `got` equals `want`; else a short account (sizes, first differing offset) for a failing test's
+/// message, instead of two printed arrays of many kilobytes.
+func byteDifference(_ got: [UInt8], _ want: [UInt8]) -> String? {
+    if got == want { return nil }
+    let n = min(got.count, want.count)
+    var i = 0
+    while i < n && got[i] == want[i] { i += 1 }
+    return "got \(got.count) of \(want.count) bytes, the first difference at offset \(i)"
+}
+
 /// SHA-256 (FIPS 180-4), for comparing large streams in tests; hex digest.
 func modemSHA256(_ data: [UInt8]) -> String {
     let k: [UInt32] = [
