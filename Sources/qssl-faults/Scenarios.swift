@@ -121,6 +121,9 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
         row.failures.append("setup: open: \(errName(error))")
         return row
     }
+    // The byte log is read from here: the closer's peer sends at once, and on a busy machine the modem may fetch
+    // its first bytes before the open call returns (a later start missed 1500 delivered bytes in a loaded soak).
+    let logStart = fileSize(rig.logPath)
     let perSocket = sc.bytesPerSocket ?? plan.bytesPerSocket
     var streams: [SocketStream] = []
     var closerSocket = -1
@@ -141,7 +144,6 @@ private func scenarioBody(_ sc: Scenario, plan: Plan, servers: Servers, seed: UI
         row.after = Census.settle(to: row.before, ms: 10_000)
         return row
     }
-    let logStart = fileSize(rig.logPath)
     let commandsAtLoad = rig.trace.atCommands
     let progress = Progress()
     let total = streams.reduce(0) { $0 + $1.data.count }
