@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of Tests/fuzz and runs each on a copy of its seed corpus.
 #
-#   scripts/fuzz.sh [--seconds N | --runs N] [--keep-going] [target...]   targets: parser decoders dialogue (default: all)
+#   scripts/fuzz.sh [--seconds N | --runs N] [--jobs N] [--corpus DIR] [--keep-going] [target...]
+#                                                  targets: parser decoders dialogue (default: all)
 #
+# --jobs N runs N fuzzing processes on one shared corpus (libFuzzer's fork mode); the counts are their sum.
+# --corpus DIR fuzzes in DIR/<target> and keeps it (created from the seeds when missing; the seeds are read too),
+# so a long campaign can go on where the last run stopped; without it each run starts from the seeds in a
+# throw-away copy.
 # --keep-going fuzzes in libFuzzer's fork mode past crashes (each crash input is still kept and the exit is still
 # 1), and skips the regression replay: for long runs while a known crash is open.
 #
@@ -17,13 +22,17 @@ cd "$(dirname "$0")/.."
 seconds=60
 runs=""
 keep_going=0
+jobs=1
+corpus_root=""
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --keep-going) keep_going=1; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --jobs) jobs="$2"; shift 2 ;;
+        --corpus) corpus_root="$2"; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         parser|decoders|dialogue) targets+=("$1"); shift ;;
         *) echo "fuzz.sh: unknown argument '$1' (targets: parser decoders dialogue)" >&2; exit 2 ;;
     esac
@@ -96,23 +105,33 @@ for t in "${targets[@]}"; do
         fi
     fi
 
-    # Fuzz a throw-away copy so the committed seeds stay as they are.
-    work="$(mktemp -d "${TMPDIR:-/tmp}/qssl-fuzz-$t.XXXXXX")"
-    cp -R "Tests/fuzz/corpus/$t/." "$work/"
+    # Fuzz a copy (throw-away, or the kept campaign corpus) so the committed seeds stay as they are.
+    if [ -n "$corpus_root" ]; then
+        work="$corpus_root/$t"
+        [ -d "$work" ] || { mkdir -p "$work" && cp -R "Tests/fuzz/corpus/$t/." "$work/"; }
+        corpora=("$work" "Tests/fuzz/corpus/$t")
+    else
+        work="$(mktemp -d "${TMPDIR:-/tmp}/qssl-fuzz-$t.XXXXXX")"
+        cp -R "Tests/fuzz/corpus/$t/." "$work/"
+        corpora=("$work")
+    fi
     limit=(-max_total_time="$seconds")
     [ -n "$runs" ] && limit=(-runs="$runs")
-    [ "$keep_going" = 1 ] && limit+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    fork=0
+    [ "$jobs" -gt 1 ] && fork=$jobs
+    [ "$keep_going" = 1 ] && { [ "$fork" -gt 0 ] || fork=1; limit+=(-ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1); }
+    [ "$fork" -gt 0 ] && limit+=(-fork="$fork")
     if [ -n "$runs" ]; then what="$runs runs"; else what="$seconds s"; fi
     printf '==> fuzz %s: %s\n' "$t" "$what"
     set +e
-    "$bin" "$work" -max_len="$max_len" -rss_limit_mb=512 -malloc_limit_mb=64 -timeout=5 "${limit[@]}" \
+    "$bin" "${corpora[@]}" -max_len="$max_len" -rss_limit_mb=512 -malloc_limit_mb=64 -timeout=5 "${limit[@]}" \
         -dict="Tests/fuzz/$t.dict" -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
     rc=$?
     set -e
-    rm -rf "$work"
+    [ -n "$corpus_root" ] || rm -rf "$work"
     # Fork mode prints no final stats; its progress lines carry the counts, crashes included.
     fork_line=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
-    if [ "$keep_going" = 1 ] && [ -n "$fork_line" ]; then
+    if [ "$fork" -gt 0 ] && [ -n "$fork_line" ]; then
         crashes=$(sed -n 's|.*oom/timeout/crash: \([0-9]*\)/\([0-9]*\)/\([0-9]*\).*|\1 \2 \3|p' <<<"$fork_line")
         [ "$crashes" = "0 0 0" ] || [ -z "$crashes" ] || rc=1
     fi

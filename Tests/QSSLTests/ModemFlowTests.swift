@@ -139,7 +139,7 @@ import Testing
         _ = try rig.bringUp()
         // Index 0 taken by a raw AT+QIOPEN the handle does not know about.
         _ = try m.at("AT+QIOPEN=0,\"TCP\",\"127.0.0.1\",\(tcp.port)")
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(eventually(timeoutMs: 30_000) { rig.trace.received("0, CONNECT OK") }, Comment(rawValue: rig.trace.tail(20)))
         let s = try m.openSSL(host: "127.0.0.1", port: tls.port)
         #expect(s == 1)
         // 0 is still busy on the module (ALREADY CONNECT), 1 is the SSL socket: 2.

@@ -14,9 +14,8 @@ import Testing
         defer { rig.stop() }
         let m = rig.modem
         _ = try rig.bringUp()
-        Thread.sleep(forTimeInterval: 0.2)
         let linesBefore = rig.trace.count
-        let logBefore = (try? FileManager.default.attributesOfItem(atPath: rig.logPath)[.size] as? Int) ?? -1
+        let hostBefore = try simHostBytes(rig.logPath)
 
         func invalid(_ what: String, _ body: () throws -> Void) {
             do {
@@ -64,10 +63,13 @@ import Testing
         invalid("recv socket") { _ = try m.recv(socket: 9, maxCount: 1, timeoutMs: 0) }
         #expect(m.lastError.code == .invalidArgument)
 
-        Thread.sleep(forTimeInterval: 0.2)
-        #expect(rig.trace.count == linesBefore, "\(rig.trace.toModule.suffix(rig.trace.count - linesBefore))")
-        let logAfter = (try? FileManager.default.attributesOfItem(atPath: rig.logPath)[.size] as? Int) ?? -2
-        #expect(logAfter == logBefore)
+        // The module answers AT only after reading whatever came before it: past this, nothing is on its way.
+        _ = try m.at("AT")
+        #expect(rig.trace.toModule.dropFirst(linesBefore) == ["AT"])
+        let hostAfter = try simHostBytes(rig.logPath)
+        #expect(hostAfter.count >= hostBefore.count && hostAfter.starts(with: hostBefore)
+                && Array(hostAfter.dropFirst(hostBefore.count)) == Array("AT\r".utf8),
+                "the module read \(String(decoding: hostAfter.dropFirst(hostBefore.count), as: UTF8.self).debugDescription)")
     }
 
     @Test func uploadChecksumMismatchIsDetected() throws {

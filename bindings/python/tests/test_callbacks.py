@@ -66,19 +66,28 @@ def test_log_callback_redacts_keys(sim, certs):
         assert threading.get_ident() not in threads
 
 
+def _logged(lines: list, text: str, timeout: float = 30) -> bool:
+    """Waits until a log callback has appended a line containing ``text``."""
+    deadline = time.monotonic() + timeout
+    while not any(text in t for t in lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return any(text in t for t in lines)
+
+
 def test_log_callback_set_later_and_removed(modem):
     seen = []
     modem.set_log_callback(lambda d, t: seen.append(t))
     modem.at("AT+GSN")
-    deadline = time.monotonic() + 5
-    while not any("AT+GSN" in t for t in seen) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any("AT+GSN" in t for t in seen)
+    assert _logged(seen, "AT+GSN"), seen
     modem.set_log_callback(None)
     # A callback already running may still finish (the header's promise); a command sent after the removal must
     # never reach it.
     modem.at("AT+CSQ")
-    time.sleep(0.3)
+    # Log lines reach callbacks in order: once a new callback has seen a later command, AT+CSQ's lines are past.
+    later = []
+    modem.set_log_callback(lambda d, t: later.append(t))
+    modem.at("AT+CGMR")
+    assert _logged(later, "AT+CGMR"), later
     assert not any("CSQ" in t for t in seen), seen
 
 
