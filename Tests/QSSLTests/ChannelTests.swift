@@ -1,6 +1,6 @@
 import CPosix
 import Foundation
-import QSSL
+@testable import QSSL
 import QSSLCore
 import Testing
 
@@ -286,7 +286,7 @@ struct ChannelTests {
         #expect(throws: QsslError.timedOut) { try c.execute(ATRequest("AT+QIACT"), timeoutMs: 100) }
         let next = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+CSQ"), timeoutMs: 5000) } }
         // The channel must hold AT+CSQ back while it waits for AT+QIACT's answer.
-        usleep(100_000)
+        #expect(eventually(timeoutMs: 30_000) { c.queuedRequests == 1 })
         #expect(String(decoding: t.written, as: UTF8.self) == "AT+QIACT\r")
         t.inject(.init("\r\nOK\r\n"))
         let r = try #require(next.wait()).get()
@@ -338,7 +338,7 @@ struct ChannelTests {
         defer { c.close() }
         #expect(throws: QsslError.reset) { try c.execute(ATRequest("AT+CSQ"), timeoutMs: 5000) }
         let next = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+GSN"), timeoutMs: 5000) } }
-        usleep(100_000)
+        #expect(eventually(timeoutMs: 30_000) { c.queuedRequests == 1 })
         #expect(String(decoding: t.written, as: UTF8.self) == "AT+CSQ\r")
         // The module had received AT+CSQ after it booted and answers it now: not AT+GSN's answer.
         t.inject(.init("\r\n+CSQ: 20,0\r\n\r\nOK\r\n"))
@@ -480,7 +480,7 @@ struct ChannelTests {
         #expect(eventually { !t.written.isEmpty })
         // A second caller waits in the queue behind the first.
         let queued = Background { Result { () throws(QsslError) in try c.execute(ATRequest("AT+CSQ"), timeoutMs: 10_000) } }
-        usleep(100_000)
+        #expect(eventually(timeoutMs: 30_000) { c.queuedRequests == 1 })
         #expect(String(decoding: t.written, as: UTF8.self) == "AT+QIACT\r")
         c.close()
         let r = try #require(call.wait(timeoutMs: 3000))

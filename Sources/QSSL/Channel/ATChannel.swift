@@ -65,6 +65,9 @@ public final class ATChannel: @unchecked Sendable {
     let lock = Lock()
     let doneCond: Condition
     private var queue = FIFO<PendingRequest>()
+    /// Requests submitted and not started yet (waiting behind the one in flight); lets tests wait for a caller to
+    /// be queued instead of sleeping.
+    var queuedRequests: Int { lock.withLock { queue.count } }
     private var nextID = 0
     private var wakeFD: Int32 = -1
     private var thread: PosixThread?
