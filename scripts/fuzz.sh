@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
         --keep-going) keep_going=1; shift ;;
         --jobs) jobs="$2"; shift 2 ;;
         --corpus) corpus_root="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         parser|decoders|dialogue) targets+=("$1"); shift ;;
         *) echo "fuzz.sh: unknown argument '$1' (targets: parser decoders dialogue)" >&2; exit 2 ;;
     esac
