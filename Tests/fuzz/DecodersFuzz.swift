@@ -1,7 +1,6 @@
 // libFuzzer target "decoders": the pure decode/parse functions of Sources/QSSLCore/Codec.
 //
-// Compiled together with every file of Sources/QSSLCore into one module (see scripts/fuzz.sh). The first byte
-// picks a mode (its value modulo 3, so the seeds can start with the digits '0', '1', '2'):
+// Built against Sources/QSSLCore as module QSSLCoreFuzz (see scripts/fuzz.sh). The first byte picks a mode (its value modulo 3, so the seeds can start with the digits '0', '1', '2'):
 //   0  response lines (split at LF, one CR dropped): every ATDecoders function, then the field, number, hex,
 //      cipher-suite, cert-name and argument helpers on each line, with round trips through the command builders
 //   1  DataModeExitScanner: byte 1 = socket and options, bytes 2-3 = chunking seed, rest = data-mode stream
@@ -9,6 +8,7 @@
 // Decoders may throw their documented QsslError (.proto, .checksum for verifyUpload, .invalidArgument for names),
 // never crash, and what they accept must survive being encoded and decoded again.
 
+@testable import QSSLCoreFuzz
 
 func decFail(_ why: String) -> Never {
     fatalError("decoder invariant: " + why)

@@ -1,6 +1,6 @@
 // libFuzzer target "dialogue": ATParser + ATDialogue driven by arbitrary module bytes, requests and clock ticks.
 //
-// Compiled with every file of Sources/QSSLCore into one module (see scripts/fuzz.sh). Input layout: segments
+// Built against Sources/QSSLCore as module QSSLCoreFuzz (see scripts/fuzz.sh). Input layout: segments
 // separated by 0x00 bytes; each segment is one selector byte, then module bytes.
 //   selector bit 7 set:   the clock advances (selector & 0x7F) * 50 ms before the bytes
 //   selector bit 7 clear: if the dialogue is idle, request table[selector % table.count] starts (deadline 1 s)
@@ -10,6 +10,8 @@
 // the dialogue's. Invariants: no crash or hang; both runs give the same actions (traces included) and the same data:
 // the outcome does not depend on how the module's bytes were cut; every started request completes exactly once by
 // the end (after a far tick and an abort); the dialogue is idle then; a start only ever happens when it was idle.
+
+@testable import QSSLCoreFuzz
 
 let dialogueRequests: [ATRequest] = {
     var r: [ATRequest] = [ATRequest("AT"), ATRequest("AT+CPIN?"), ATRequest("AT+QSSLSTATE"),
