@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh                 every part below (the uart and sweep parts take several minutes)
 #   scripts/bench.sh --quick         the same with less data (a smoke run; figures are noisier)
-#   scripts/bench.sh PART [--quick]  one part: build parser callgrind latency uart sweep scale memory
+#   scripts/bench.sh PART [--quick]  one part: build parser datamode callgrind latency uart sweep scale memory
 #
 # Release builds in .build/release (swift build -c release). Needs valgrind for callgrind, gcc and openssl for
 # memory; memory also builds the Embedded library with scripts/embedded-check.sh when it is missing.
@@ -19,11 +19,11 @@ parts=()
 for a in "$@"; do
     case "$a" in
         --quick) quick=1 ;;
-        build|parser|callgrind|latency|uart|sweep|scale|memory) parts+=("$a") ;;
+        build|parser|datamode|callgrind|latency|uart|sweep|scale|memory) parts+=("$a") ;;
         *) die "unknown argument $a" ;;
     esac
 done
-[ ${#parts[@]} -gt 0 ] || parts=(build parser callgrind latency scale memory uart sweep)
+[ ${#parts[@]} -gt 0 ] || parts=(build parser datamode callgrind latency scale memory uart sweep)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qssl-bench.XXXXXX")
 # shellcheck source=background.sh
@@ -139,6 +139,7 @@ for p in "${parts[@]}"; do
         callgrind) callgrind ;;
         memory) memory ;;
         parser) "$bench" parser ${quick:+--mb 2} ;;
+        datamode) "$bench" datamode ${quick:+--mb 2} ;;
         latency) "$bench" latency ${quick:+--count 300 --rounds 3} ;;
         scale) "$bench" scale ${quick:+--bytes 15000} ;;
         uart) "$bench" uart ${quick:+--quick} ;;

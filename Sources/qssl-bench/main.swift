@@ -12,6 +12,7 @@ import Glibc
 
 let sections: [BenchSection] = [
     parserBenchSection,
+    dataModeBenchSection,
     uartBenchSection,
     sweepBenchSection,
     latencyBenchSection,

@@ -79,6 +79,45 @@ import Testing
         #expect(data + sc.held == stream)
     }
 
+    @Test func lineAddedWhileHoldingMatchesWhatIsHeld() {
+        var sc = DataModeExitScanner(socket: 0)
+        // "\r\n" could start any exit line; "O" would end that, unless OK is watched by then.
+        #expect(sc.feed(Array("data\r\n".utf8)) == Array("data".utf8))
+        sc.addLine("OK")
+        #expect(sc.feed(Array("OK\r\n".utf8)).isEmpty)
+        #expect(sc.exitHeld)
+        #expect(sc.heldExitLine == "OK")
+        #expect(sc.takeHeld() == Array("\r\nOK\r\n".utf8))
+        #expect(!sc.exitHeld)
+        #expect(sc.heldExitLine == nil)
+    }
+
+    @Test func emptyOrMultiLineExitLinesAreLeftOut() {
+        var sc = DataModeExitScanner(lines: ["", "A\r\nB", "C\nD", "RDY"])
+        sc.addLine("E\rF")
+        sc.addLine("RDY")
+        #expect(sc.lines == ["RDY"])
+        #expect(sc.markers == [Array("\r\nRDY\r\n".utf8)])
+        // "\r\n\r\n" would be the empty line's marker: it is data.
+        var data = sc.feed(Array("\r\n\r\n".utf8))
+        #expect(!sc.exitHeld)
+        data += sc.takeHeld()
+        #expect(data == Array("\r\n\r\n".utf8))
+    }
+
+    @Test func aHeldRunThatBreaksIsMatchedAgainFromItsNextLine() {
+        // The exit line, a framed line, then data: the run is data up to the CR that could start a new exit
+        // line, and that one is complete again.
+        let stream = Array("\r\nRDY\r\n\r\n+CREG: 1\r\nX\r\nRDY\r\n".utf8)
+        for step in Self.steps {
+            var (data, sc) = Self.run(stream, step: step, socket: 1)
+            #expect(data == Array("\r\nRDY\r\n\r\n+CREG: 1\r\nX".utf8), "step \(step)")
+            #expect(sc.heldExitLine == "RDY", "step \(step)")
+            data += sc.takeHeld()
+            #expect(data == stream)
+        }
+    }
+
     @Test func binaryDataPassesThroughUnchanged() {
         var x: UInt64 = 0x1234_5678
         var stream: [UInt8] = []

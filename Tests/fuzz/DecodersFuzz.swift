@@ -159,6 +159,69 @@ func fuzzLine(_ l: String) {
 
 // MARK: - Mode 1: DataModeExitScanner
 
+/// The scanner's rule written plainly, as the oracle: the whole held run is classified again after every byte.
+struct ReferenceExitScanner {
+    var markers: [[UInt8]]
+    var lines: [String]
+    var held: [UInt8] = []
+
+    enum Match { case dead, prefix, exit }
+
+    init(lines: [String]) {
+        self.lines = lines
+        markers = lines.map { Array(("\r\n" + $0 + "\r\n").utf8) }
+    }
+
+    mutating func addLine(_ line: String) {
+        if lines.contains(line) { return }
+        lines.append(line)
+        markers.append(Array(("\r\n" + line + "\r\n").utf8))
+    }
+
+    var exitLine: String? {
+        if classify(held[...]) != .exit { return nil }
+        for (i, m) in markers.enumerated() where held.starts(with: m) { return lines[i] }
+        return nil
+    }
+
+    mutating func feed(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        for b in bytes {
+            if held.isEmpty {
+                if b == 0x0D { held.append(b) } else { out.append(b) }
+                continue
+            }
+            held.append(b)
+            while !held.isEmpty && classify(held[...]) == .dead {
+                var i = 1
+                while i < held.count && held[i] != 0x0D { i += 1 }
+                out += held[0..<i]
+                held.removeFirst(i)
+            }
+        }
+        return out
+    }
+
+    func classify(_ p: ArraySlice<UInt8>) -> Match {
+        if p.count > DataModeExitScanner.maxHeld { return .dead }
+        for m in markers {
+            if p.count <= m.count {
+                if m.starts(with: p) { return p.count == m.count ? .exit : .prefix }
+            } else if p.starts(with: m) {
+                if Self.framedLines(p.dropFirst(m.count)) { return .exit }
+            }
+        }
+        return .dead
+    }
+
+    /// Whether `p` is a run of framed lines (the byte-wise rule is the library's; what is under test is where
+    /// the scanner applies it).
+    static func framedLines(_ p: ArraySlice<UInt8>) -> Bool {
+        var f = FramedLines()
+        return p.allSatisfy { f.accept($0) }
+    }
+}
+
 func fuzzExitScanner(_ input: UnsafeRawBufferPointer) {
     let opts: UInt8 = input.count > 0 ? input[0] : 0
     var rng = FuzzRNG(state: UInt64(input.count > 1 ? input[1] : 0) | UInt64(input.count > 2 ? input[2] : 0) << 8)
@@ -179,21 +242,39 @@ func fuzzExitScanner(_ input: UnsafeRawBufferPointer) {
         if let l = s.heldExitLine, !s.lines.contains(l) { decFail("heldExitLine is not an exit line") }
     }
 
-    // Chunked, sometimes taking the held bytes: data out plus held is always the input, in order.
-    var s = make()
+    // Chunked, sometimes taking the held bytes: data out plus held is always the input, in order, and the
+    // scanner agrees with the oracle after every chunk ("OK" joins in mid-stream when it is watched).
+    var s = DataModeExitScanner(socket: socket)
+    var ref = ReferenceExitScanner(lines: s.lines)
+    let okAt = watchOK ? rng.below(stream.count + 1) : -1
+    if okAt == 0 {
+        s.addLine("OK")
+        ref.addLine("OK")
+    }
     var out: [UInt8] = []
     var i = 0
     var withoutTake: [Int] = []   // chunk sizes, for the second run
     while i < stream.count {
         let n = min(stream.count - i, 1 + rng.below(rng.below(2) == 0 ? 8 : 600))
-        out += s.feed(Array(stream[i..<(i + n)]))
+        let chunk = Array(stream[i..<(i + n)])
+        let data = s.feed(chunk)
+        if data != ref.feed(chunk) || s.held != ref.held || s.heldExitLine != ref.exitLine {
+            decFail("scanner disagrees with the whole-run classification at \(i)+\(n)")
+        }
+        out += data
         i += n
         withoutTake.append(n)
         check(s)
         if out.count + s.held.count != i { decFail("bytes lost or invented: \(out.count)+\(s.held.count) != \(i)") }
         if takeEvery > 0 && rng.below(takeEvery) == 0 {
             out += s.takeHeld()
+            ref.held.removeAll()
             if !s.held.isEmpty || s.exitHeld { decFail("takeHeld left bytes") }
+        }
+        if i >= okAt && okAt > 0 && !ref.lines.contains("OK") {
+            s.addLine("OK")
+            ref.addLine("OK")
+            if s.heldExitLine != ref.exitLine { decFail("addLine: scanner disagrees with the oracle") }
         }
     }
     if out + s.held != stream { decFail("data out plus held is not the input") }

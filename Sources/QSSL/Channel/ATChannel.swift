@@ -318,10 +318,11 @@ public final class ATChannel: @unchecked Sendable {
 
     /// Bytes in data mode: data goes to the handler at once, a possible exit line is held until quiet.
     private func dataModeBytes(_ bytes: [UInt8]) {
-        guard var sc = dataMode else { return }
-        let data = sc.feed(bytes)
-        quietUntil = sc.held.isEmpty ? 0 : monotonicNs() &+ UInt64(max(1, options.dataModeQuietMs)) &* 1_000_000
-        dataMode = sc
+        // In place: a copy would share `held` and copy it again on every read.
+        guard dataMode != nil else { return }
+        let data = dataMode!.feed(bytes)
+        let holding = !dataMode!.held.isEmpty
+        quietUntil = holding ? monotonicNs() &+ UInt64(max(1, options.dataModeQuietMs)) &* 1_000_000 : 0
         if !data.isEmpty { ioDataMode?(.bytes(data)) }
     }
 
