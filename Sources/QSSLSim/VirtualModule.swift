@@ -295,19 +295,7 @@ public final class VirtualModule: @unchecked Sendable {
     private func log(out: Bool, _ bytes: [UInt8]) {
         guard let h = logHandle else { return }
         let t = monotonicNow() - t0
-        var s = String(format: "%.6f %@ %d ", t, out ? "module->host" : "host->module", bytes.count)
-        s += "\""
-        for b in bytes {
-            switch b {
-            case 0x0D: s += "\\r"
-            case 0x0A: s += "\\n"
-            case 0x22: s += "\\\""
-            case 0x5C: s += "\\\\"
-            case 0x20...0x7E: s.unicodeScalars.append(Unicode.Scalar(b))
-            default: s += String(format: "\\x%02x", b)
-            }
-        }
-        s += "\"\n"
+        let s = SimByteLog.line(seconds: t, fromHost: !out, bytes)
         logLock.lock()
         h.write(Data(s.utf8))
         logLock.unlock()

@@ -206,33 +206,20 @@ struct DeliveredBytes {
     var incomplete: [Int: Int] = [:]
 
     static func parse(logPath: String, from start: UInt64, to end: UInt64) throws -> DeliveredBytes {
-        guard let h = FileHandle(forReadingAtPath: logPath) else { throw FaultsError("cannot read \(logPath)") }
-        defer { try? h.close() }
-        try h.seek(toOffset: start)
-        let data = [UInt8](h.readData(ofLength: Int(end - start)))
         var result = DeliveredBytes()
         var host: [UInt8] = []
         var slot = -1
         var parser = ReadAnswerParser()
-        var i = 0
-        while i < data.count {
-            guard let nl = data[i...].firstIndex(of: 0x0A) else { break }  // only whole lines
-            let line = data[i..<nl]
-            i = nl + 1
-            // "<time> <dir> <n> \"<escaped>\""
-            guard let sp1 = line.firstIndex(of: 0x20), let sp2 = line[(sp1 + 1)...].firstIndex(of: 0x20),
-                  let q = line[(sp2 + 1)...].firstIndex(of: 0x22) else { continue }
-            let dir = String(decoding: line[(sp1 + 1)..<sp2], as: UTF8.self)
-            let bytes = unescape(line[(q + 1)..<(line.endIndex - 1)])
-            if dir == "host->module" {
-                host += bytes
+        for e in try SimByteLog.read(path: logPath, from: start, to: end) {
+            if e.fromHost {
+                host += e.bytes
                 while let cr = host.firstIndex(of: 0x0D) {
                     if let s = readCommandSlot(host[..<cr]) { slot = s }
                     host.removeFirst(cr + 1)
                 }
                 if host.count > 4096 { host.removeFirst(host.count - 64) }
             } else {
-                for (s, payload) in parser.feed(bytes, slot: slot) { result.bySocket[s, default: []] += payload }
+                for (s, payload) in parser.feed(e.bytes, slot: slot) { result.bySocket[s, default: []] += payload }
             }
         }
         // The last answer may still lack its OK when the segment ends (at 9600 baud the user can hold its payload
@@ -242,29 +229,6 @@ struct DeliveredBytes {
             result.bySocket[s, default: []] += payload
         }
         return result
-    }
-
-    private static func unescape(_ s: ArraySlice<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(s.count)
-        var i = s.startIndex
-        func hex(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
-        while i < s.endIndex {
-            let c = s[i]
-            if c == 0x5C, i + 1 < s.endIndex {
-                let d = s[i + 1]
-                switch d {
-                case 0x72: out.append(0x0D); i += 2
-                case 0x6E: out.append(0x0A); i += 2
-                case 0x78: out.append(hex(s[i + 2]) << 4 | hex(s[i + 3])); i += 4
-                default: out.append(d); i += 2
-                }
-            } else {
-                out.append(c)
-                i += 1
-            }
-        }
-        return out
     }
 
     /// The socket of "AT+QSSLRECV=<cid>,<slot>,<len>" or "AT+QIRD=<cid>,<sc>,<slot>,<len>".
@@ -345,26 +309,18 @@ struct ReadAnswerParser {
 
 /// Every AT command the host wrote, in order, from the sim's byte log (the sim counts these for its knobs).
 func simCommands(logPath: String) -> [String] {
-    guard let data = FileManager.default.contents(atPath: logPath) else { return [] }
+    guard let host = try? SimByteLog.hostBytes(path: logPath) else { return [] }
     var out: [String] = []
-    var host = ""
-    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.contains(" host->module ") {
-        guard let q = line.firstIndex(of: "\"") else { continue }
-        host += line[line.index(after: q)...].dropLast()
-        while let r = host.range(of: "\\r") {
-            // A command written right after a send's payload follows the payload's last bytes on the same line:
-            // the command is the first "AT" from which the rest is plain text (no escaped byte).
-            let line = String(host[..<r.lowerBound])
-            var from = line.startIndex
-            while let a = line.range(of: "AT", range: from..<line.endIndex) {
-                let rest = line[a.lowerBound...]
-                if !rest.contains("\\x") && !rest.contains("\\n") {
-                    out.append(String(rest).replacingOccurrences(of: "\\\"", with: "\""))
-                    break
-                }
-                from = a.upperBound
+    for line in host.split(separator: 0x0D, omittingEmptySubsequences: false).dropLast() {
+        // A command written right after a send's payload follows the payload's last bytes on the same line:
+        // the command is the first "AT" from which the rest is printable text.
+        var i = line.startIndex
+        while i + 1 < line.endIndex {
+            if line[i] == 0x41 && line[i + 1] == 0x54 && line[i...].allSatisfy({ (0x20...0x7E).contains($0) }) {
+                out.append(String(decoding: line[i...], as: UTF8.self))
+                break
             }
-            host = String(host[r.upperBound...])
+            i += 1
         }
     }
     return out

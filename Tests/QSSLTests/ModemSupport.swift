@@ -81,28 +81,6 @@ final class ModemTraceLog: @unchecked Sendable {
     }
 }
 
-/// Every byte the host wrote to the virtual module, in order, from its byte log (SimOptions.logPath). The module
-/// logs what it reads before it acts on it, so once a command's answer is in, the command is in the log.
-func simHostBytes(_ logPath: String) throws -> [UInt8] {
-    let text = try String(contentsOfFile: logPath, encoding: .utf8)
-    var out: [UInt8] = []
-    for line in text.split(separator: "\n") where line.contains(" host->module ") {
-        guard let open = line.firstIndex(of: "\"") else { throw ModemTestError("bad log line: \(line)") }
-        let body = Array(line[line.index(after: open)...].utf8.dropLast())   // between the quotes
-        var i = 0
-        while i < body.count {
-            if body[i] != 0x5C { out.append(body[i]); i += 1; continue }
-            switch body[i + 1] {
-            case 0x72: out.append(0x0D); i += 2   // \r
-            case 0x6E: out.append(0x0A); i += 2   // \n
-            case 0x78: out.append(UInt8(String(decoding: body[(i + 2)..<(i + 4)], as: UTF8.self), radix: 16)!); i += 4
-            default: out.append(body[i + 1]); i += 2   // \" and \\
-            }
-        }
-    }
-    return out
-}
-
 /// A virtual module + a Modem on its pty, torn down by `stop()`.
 final class ModemRig: @unchecked Sendable {
     let sim: VirtualModule
