@@ -294,11 +294,10 @@ public final class VirtualModule: @unchecked Sendable {
 
     private func log(out: Bool, _ bytes: [UInt8]) {
         guard let h = logHandle else { return }
-        let t = monotonicNow() - t0
-        let s = SimByteLog.line(seconds: t, fromHost: !out, bytes)
+        // The clock is read under the lock, so the log's times never go backwards from one line to the next.
         logLock.lock()
-        h.write(Data(s.utf8))
-        logLock.unlock()
+        defer { logLock.unlock() }
+        h.write(Data(SimByteLog.line(seconds: monotonicNow() - t0, fromHost: !out, bytes).utf8))
     }
 }
 
