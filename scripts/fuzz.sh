@@ -15,9 +15,9 @@
 # tracing); each harness (Tests/fuzz/FuzzSupport.swift + Tests/fuzz/<Target>Fuzz.swift, `@testable import
 # QSSLCoreFuzz`) with -sanitize=address only, so libFuzzer is steered by the library's branches rather than the
 # harness's own checks (and runs about 1.5 times as many inputs per second); all into .build-fuzz/ (git-ignored;
-# SwiftPM's .build is not touched). Before fuzzing, every input in Tests/fuzz/regressions/<target>/ is replayed once. Prints libFuzzer's final stats per target and exits 1
-# on any crash, leak, timeout or out-of-memory; the input that caused it is kept in .build-fuzz/artifacts/.
-# Exits 2 if the toolchain has no libFuzzer runtime.
+# SwiftPM's .build is not touched). Before fuzzing, every input in Tests/fuzz/regressions/<target>/ is replayed
+# once. Prints libFuzzer's final stats per target and exits 1 on any crash, leak, timeout or out-of-memory; the
+# input that caused it is kept in .build-fuzz/artifacts/. Exits 2 if the toolchain has no libFuzzer runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +76,11 @@ while IFS= read -r f; do core_sources+=("$f"); done < <(find Sources/QSSLCore -n
 obj="$out/obj"
 rm -rf "$obj"
 mkdir -p "$obj"
+printf '\n==> fuzz: build Sources/QSSLCore (instrumented)\n'
+# -assert-config Debug keeps QSSLCore's assert()s on in the optimised build (and in the harnesses below).
+"$swiftc_bin" -parse-as-library -sanitize=fuzzer,address -O -assert-config Debug -enable-testing -wmo \
+    -module-name QSSLCoreFuzz -emit-module -emit-module-path "$obj/QSSLCoreFuzz.swiftmodule" \
+    -c "${core_sources[@]}" -o "$obj/core.o"
 
 failed=()
 summary=()
@@ -86,13 +91,6 @@ for t in "${targets[@]}"; do
         dialogue) harness=Tests/fuzz/DialogueFuzz.swift; max_len=8192 ;;
     esac
     bin="$out/fuzz-$t"
-    if [ ! -f "$obj/core.o" ]; then
-        printf '\n==> fuzz: build Sources/QSSLCore (instrumented)\n'
-        # -assert-config Debug keeps QSSLCore's assert()s on in the optimised build.
-        "$swiftc_bin" -parse-as-library -sanitize=fuzzer,address -O -assert-config Debug -enable-testing -wmo \
-            -module-name QSSLCoreFuzz -emit-module -emit-module-path "$obj/QSSLCoreFuzz.swiftmodule" \
-            -c "${core_sources[@]}" -o "$obj/core.o"
-    fi
     printf '\n==> fuzz %s: build\n' "$t"
     "$swiftc_bin" -parse-as-library -sanitize=address -O -assert-config Debug -wmo -I "$obj" \
         -module-name "${t}_harness" -c Tests/fuzz/FuzzSupport.swift "$harness" -o "$obj/$t.o"
@@ -130,18 +128,14 @@ for t in "${targets[@]}"; do
         cp -R "Tests/fuzz/corpus/$t/." "$work/"
         corpora=("$work")
     fi
-    limit=(-max_total_time="$seconds")
     # --jobs: N independent processes on the shared corpus (each picks up what the others add, -reload), each
     # with 1/N of the runs; faster here than libFuzzer's fork mode, whose short-lived children spend much of their
     # time loading their share of the corpus. --keep-going needs fork mode (it alone goes on past a crash).
     procs=$jobs
+    [ "$keep_going" = 1 ] && procs=1
+    limit=(-max_total_time="$seconds")
     [ -n "$runs" ] && limit=(-runs="$(( (runs + procs - 1) / procs ))")
-    if [ "$keep_going" = 1 ]; then
-        limit=(-max_total_time="$seconds")
-        [ -n "$runs" ] && limit=(-runs="$runs")
-        limit+=(-fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
-        procs=1
-    fi
+    [ "$keep_going" = 1 ] && limit+=(-fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
     if [ -n "$runs" ]; then what="$runs runs"; else what="$seconds s"; fi
     [ "$jobs" -gt 1 ] && what="$what, $jobs processes"
     printf '==> fuzz %s: %s\n' "$t" "$what"

@@ -313,14 +313,10 @@ func simCommands(logPath: String) -> [String] {
     var out: [String] = []
     for line in host.split(separator: 0x0D, omittingEmptySubsequences: false).dropLast() {
         // A command written right after a send's payload follows the payload's last bytes on the same line:
-        // the command is the first "AT" from which the rest is printable text.
-        var i = line.startIndex
-        while i + 1 < line.endIndex {
-            if line[i] == 0x41 && line[i + 1] == 0x54 && line[i...].allSatisfy({ (0x20...0x7E).contains($0) }) {
-                out.append(String(decoding: line[i...], as: UTF8.self))
-                break
-            }
-            i += 1
+        // the command is the first "AT" in the printable text that ends the line.
+        let text = line[(line.lastIndex { !(0x20...0x7E).contains($0) }.map { $0 + 1 } ?? line.startIndex)...]
+        if let a = text.indices.first(where: { text[$0...].starts(with: [0x41, 0x54]) }) {
+            out.append(String(decoding: text[a...], as: UTF8.self))
         }
     }
     return out

@@ -113,7 +113,11 @@ public struct DataModeExitScanner: Sendable {
     private mutating func advance(_ b: UInt8, at pos: Int) -> Bool {
         if pos >= Self.maxHeld { return false }
         if matched >= 0 { return after.accept(b) }
-        if pos == 0 { candidates = Array(markers.indices) }
+        if pos == 0 {
+            // Every CR in the data starts a run: reuse the buffer instead of allocating one per CR.
+            candidates.removeAll(keepingCapacity: true)
+            candidates.append(contentsOf: markers.indices)
+        }
         // No marker is a prefix of another (their text holds no CR), so a candidate is never complete before
         // this byte, and at most one completes with it.
         candidates.removeAll { markers[$0][pos] != b }
